@@ -1,0 +1,63 @@
+// The one dialect dispatch: every place where BigQuery and DuckDB SQL differ is a helper here,
+// chosen by the `warehouse` var (bigquery by default; the local runner compiles with warehouse=duckdb).
+// Helpers return SQL fragments and hold no business rules.
+
+function warehouse() {
+  const name = (dataform.projectConfig.vars || {}).warehouse || "bigquery";
+  if (name !== "bigquery" && name !== "duckdb") {
+    throw new Error(`var "warehouse" must be bigquery or duckdb, got "${name}"`);
+  }
+  return name;
+}
+
+function pick(bigquery, duckdb) {
+  return warehouse() === "duckdb" ? duckdb : bigquery;
+}
+
+// BigQuery escapes with backslashes; DuckDB doubles the quote and treats backslashes literally.
+function stringLiteral(text) {
+  const value = String(text);
+  return pick(`'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`, `'${value.replace(/'/g, "''")}'`);
+}
+
+// DuckDB timestamps are kept naive and in UTC, like BigQuery's TIMESTAMP.
+const now = () => pick("CURRENT_TIMESTAMP()", "(now() AT TIME ZONE 'UTC')");
+
+module.exports = {
+  warehouse,
+  now,
+  timestampFromMillis: (millis) => pick(`TIMESTAMP_MILLIS(${millis})`, `epoch_ms(${millis})`),
+  hourOf: (timestamp) => pick(`TIMESTAMP_TRUNC(${timestamp}, HOUR)`, `date_trunc('hour', ${timestamp})`),
+  dayOf: (timestamp) => pick(`TIMESTAMP_TRUNC(${timestamp}, DAY)`, `date_trunc('day', ${timestamp})`),
+  secondsBefore: (timestamp, seconds) =>
+    pick(`TIMESTAMP_SUB(${timestamp}, INTERVAL ${seconds} SECOND)`, `(${timestamp} - INTERVAL (${seconds}) SECOND)`),
+  millisBetween: (from, to) =>
+    pick(`TIMESTAMP_DIFF(${to}, ${from}, MILLISECOND)`, `date_diff('millisecond', ${from}, ${to})`),
+  epoch: () => "TIMESTAMP '1970-01-01 00:00:00'",
+  toDouble: (expr) => pick(`CAST(${expr} AS FLOAT64)`, `CAST(${expr} AS DOUBLE)`),
+  // Script variables, set in pre_operations and read by the query of the same action:
+  // BigQuery runs pre-operations and the statement as one script; DuckDB keeps session variables.
+  declare: (name, type, expr) =>
+    pick(`DECLARE ${name} ${type} DEFAULT (${expr});`, `SET VARIABLE ${name} = CAST((${expr}) AS ${type});`),
+  variable: (name) => pick(name, `getvariable('${name}')`),
+  // Sorted, distinct int64 arrays: the set of cameras behind an hourly count, merged run after run.
+  arrayAggDistinct: (expr) =>
+    pick(`ARRAY_AGG(DISTINCT ${expr} ORDER BY ${expr})`, `list_sort(list_distinct(list(${expr})))`),
+  arrayUnion: (left, right) =>
+    pick(
+      `ARRAY(SELECT DISTINCT element FROM UNNEST(ARRAY_CONCAT(${left}, IFNULL(${right}, []))) AS element ORDER BY element)`,
+      `list_sort(list_distinct(list_concat(${left}, coalesce(${right}, []))))`
+    ),
+  arrayLength: (expr) => pick(`ARRAY_LENGTH(${expr})`, `len(${expr})`),
+  // Replaces a table with the rows of a Parquet file: LOAD DATA from Cloud Storage in BigQuery,
+  // read_parquet on a local file in DuckDB. Both are atomic: readers see the old or the new version.
+  replaceTableFromParquet: (target, uri, columns) =>
+    pick(
+      `LOAD DATA OVERWRITE ${target} (${columns.map((c) => `${c.name} ${c.type}`).join(", ")})\n` +
+        `FROM FILES (format = 'PARQUET', uris = [${stringLiteral(uri)}])`,
+      `CREATE OR REPLACE TABLE ${target} AS\nSELECT ${columns
+        .map((c) => `CAST(${c.name} AS ${c.type}) AS ${c.name}`)
+        .join(", ")}\nFROM read_parquet(${stringLiteral(uri)})`
+    ),
+  stringLiteral,
+};

@@ -1,0 +1,97 @@
+// Compiles the Dataform project with the real Dataform CLI (as analytics engineers do) and keeps the
+// graph until a file under definitions/ or includes/ (or workflow_settings.yaml) changes.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdir, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { promisify } from "node:util";
+import { parseCompiledGraph, type CompiledGraph } from "./graph.ts";
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+export type Vars = Record<string, string>;
+
+export const PROJECT_DIR = path.resolve(import.meta.dirname, "..");
+
+function dataformCli(): string {
+  return require.resolve("@dataform/cli/bundle.js");
+}
+
+function formatVars(vars: Vars): string {
+  for (const [name, value] of Object.entries(vars)) {
+    // The CLI splits --vars on commas and '=': such characters cannot be passed through it.
+    if (/[,=]/.test(name) || /[,]/.test(value)) {
+      throw new Error(`var ${name}=${value}: names and values passed to Dataform cannot contain commas`);
+    }
+  }
+  return Object.entries(vars)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(",");
+}
+
+/** Runs `dataform compile --json` once and returns the parsed graph. */
+export async function compileProject(vars: Vars, projectDir = PROJECT_DIR): Promise<CompiledGraph> {
+  const args = [dataformCli(), "compile", projectDir, "--json"];
+  if (Object.keys(vars).length > 0) args.push(`--vars=${formatVars(vars)}`);
+  let stdout: string;
+  try {
+    ({ stdout } = await run(process.execPath, args, { maxBuffer: 256 * 1024 * 1024, cwd: projectDir }));
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`dataform compile failed: ${failed.stderr || failed.stdout || failed.message}`);
+  }
+  const graph = parseCompiledGraph(JSON.parse(stdout));
+  const errors = graph.graphErrors.compilationErrors ?? [];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.fileName ?? "?"}: ${e.message ?? JSON.stringify(e)}`);
+    throw new Error(`dataform compile reported errors:\n${lines.join("\n")}`);
+  }
+  return graph;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/** A fingerprint of everything the compile reads: sizes and mtimes are enough to notice an edit. */
+export async function sourceFingerprint(projectDir = PROJECT_DIR): Promise<string> {
+  const files = [
+    ...(await listFiles(path.join(projectDir, "definitions"))),
+    ...(await listFiles(path.join(projectDir, "includes"))),
+    path.join(projectDir, "workflow_settings.yaml"),
+  ];
+  const hash = createHash("sha256");
+  for (const file of files) {
+    const info = await stat(file);
+    hash.update(`${file}\0${info.size}\0${info.mtimeMs}\0`);
+  }
+  return hash.digest("hex");
+}
+
+/** Keeps one compiled graph per set of vars and compiles again only when the sources changed. */
+export class ProjectCompiler {
+  private cached: { key: string; graph: CompiledGraph } | undefined;
+  private readonly vars: Vars;
+  private readonly projectDir: string;
+
+  constructor(vars: Vars, projectDir = PROJECT_DIR) {
+    this.vars = vars;
+    this.projectDir = projectDir;
+  }
+
+  /** The current graph, and whether this call compiled it. */
+  async current(): Promise<{ graph: CompiledGraph; compiled: boolean }> {
+    const key = await sourceFingerprint(this.projectDir);
+    if (this.cached?.key === key) return { graph: this.cached.graph, compiled: false };
+    const graph = await compileProject(this.vars, this.projectDir);
+    this.cached = { key, graph };
+    return { graph, compiled: true };
+  }
+}
+

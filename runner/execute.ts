@@ -1,0 +1,187 @@
+// Executes selected actions of a compiled graph on DuckDB. Every action runs in its own transaction,
+// so a run that dies midway leaves each table either before or after its action, never in between,
+// and the next run carries on from the watermarks the models keep.
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { Action, CompiledTest } from "./graph.ts";
+import { columnNames, objectType, quoteIdentifier } from "./database.ts";
+import { assertionViewSql, planTable, targetSql, toDuckdbSql, type WriteMode } from "./statements.ts";
+
+export interface ActionResult {
+  name: string;
+  kind: Action["kind"];
+  status: "ok" | "failed" | "skipped";
+  mode?: WriteMode | "operation" | "assertion";
+  durationMs: number;
+  /** Rows inserted or merged by the action's write (DuckDB's count). */
+  rowsChanged?: number;
+  /** Rows in the target afterwards (tables only). */
+  rows?: number;
+  /** For a failed assertion: how many rows violate it, and the first of them. */
+  violations?: { count: number; sample: Record<string, unknown>[] };
+  error?: string;
+}
+
+export interface TestResult {
+  name: string;
+  status: "ok" | "failed";
+  durationMs: number;
+  error?: string;
+}
+
+export interface ExecuteOptions {
+  fullRefresh?: boolean;
+  /** Called after each action, for progress logs. */
+  onAction?: (result: ActionResult) => void;
+}
+
+const SAMPLE_ROWS = 10;
+
+/** Runs every SQL string, each of which may hold several statements. Returns the last statement's change count. */
+async function runScript(connection: DuckDBConnection, scripts: string[]): Promise<number> {
+  let changed = 0;
+  for (const script of scripts) {
+    const statements = await connection.extractStatements(script);
+    for (let index = 0; index < statements.count; index++) {
+      const prepared = await statements.prepare(index);
+      const result = await prepared.run();
+      changed = result.rowsChanged;
+    }
+  }
+  return changed;
+}
+
+async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  await connection.run("begin transaction");
+  try {
+    const value = await work();
+    await connection.run("commit");
+    return value;
+  } catch (error) {
+    await connection.run("rollback").catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Counts are kept by DuckDB per table, so this is cheap even on large tables. */
+async function countRows(connection: DuckDBConnection, target: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`select count(*) as n from ${target}`);
+  return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
+}
+
+function plain(value: unknown): unknown {
+  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object" && !(value instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+export function plainRows(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  return rows.map((row) => plain(row) as Record<string, unknown>);
+}
+
+async function executeAction(connection: DuckDBConnection, action: Action, options: ExecuteOptions): Promise<ActionResult> {
+  const started = performance.now();
+  const base = { name: action.name, kind: action.kind };
+  if (action.kind === "operation") {
+    await inTransaction(connection, () => runScript(connection, action.operation.queries.map(toDuckdbSql)));
+    return { ...base, status: "ok", mode: "operation", durationMs: performance.now() - started };
+  }
+  if (action.kind === "assertion") {
+    const target = targetSql(action.assertion.target);
+    await inTransaction(connection, async () => {
+      await connection.run(`create schema if not exists ${quoteIdentifier(action.assertion.target.schema)}`);
+      await connection.run(assertionViewSql(action.assertion.target, action.assertion.query));
+    });
+    const count = await countRows(connection, target);
+    const result: ActionResult = { ...base, status: count === 0 ? "ok" : "failed", mode: "assertion", durationMs: 0 };
+    if (count > 0) {
+      const reader = await connection.runAndReadAll(`select * from ${target} limit ${SAMPLE_ROWS}`);
+      result.violations = { count, sample: plainRows(reader.getRowObjectsJS()) };
+      result.error = `assertion ${action.name} (${action.assertion.fileName}) failed: ${count} row(s) violate it, e.g. ${JSON.stringify(result.violations.sample.slice(0, 3))}`;
+    }
+    result.durationMs = performance.now() - started;
+    return result;
+  }
+  const { schema, name } = action.table.target;
+  const target = targetSql(action.table.target);
+  const { mode, rowsChanged } = await inTransaction(connection, async () => {
+    const existing = await objectType(connection, schema, name);
+    const columns = existing === "table" ? await columnNames(connection, schema, name) : [];
+    const plan = planTable(action.kind, action.table, existing, options.fullRefresh ?? false, columns);
+    const changed = await runScript(connection, plan.sql);
+    return { mode: plan.mode, rowsChanged: changed };
+  });
+  const result: ActionResult = { ...base, status: "ok", mode, durationMs: 0 };
+  if (mode !== "view") {
+    result.rowsChanged = rowsChanged;
+    result.rows = await countRows(connection, target);
+  }
+  result.durationMs = performance.now() - started;
+  return result;
+}
+
+/**
+ * Runs the actions in the given (dependency) order. A failed model stops the run, since everything
+ * after it would read stale inputs; assertions all run and each failure is reported.
+ */
+export async function executeActions(connection: DuckDBConnection, actions: Action[], options: ExecuteOptions = {}): Promise<ActionResult[]> {
+  const results: ActionResult[] = [];
+  let stopped: string | undefined;
+  for (const action of actions) {
+    let result: ActionResult;
+    if (stopped && action.kind !== "assertion") {
+      result = { name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` };
+    } else if (stopped && action.deps.includes(stopped)) {
+      result = { name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` };
+    } else {
+      try {
+        result = await executeAction(connection, action, options);
+      } catch (error) {
+        result = {
+          name: action.name,
+          kind: action.kind,
+          status: "failed",
+          durationMs: 0,
+          error: `${action.name} failed: ${(error as Error).message}`,
+        };
+        if (action.kind !== "assertion") stopped = action.name;
+      }
+    }
+    results.push(result);
+    options.onAction?.(result);
+  }
+  return results;
+}
+
+function canonicalRows(rows: Record<string, unknown>[]): string[] {
+  return plainRows(rows)
+    .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? null : String(v)]))))
+    .sort();
+}
+
+/** A Dataform unit test passes when its query and its expected output hold the same rows (any order). */
+export async function executeTest(connection: DuckDBConnection, test: CompiledTest): Promise<TestResult> {
+  const started = performance.now();
+  try {
+    const actual = await connection.runAndReadAll(toDuckdbSql(test.testQuery));
+    const expected = await connection.runAndReadAll(toDuckdbSql(test.expectedOutputQuery));
+    const actualColumns = actual.columnNames();
+    const expectedColumns = expected.columnNames();
+    if (actualColumns.join(",") !== expectedColumns.join(",")) {
+      throw new Error(`columns differ: got [${actualColumns.join(", ")}], expected [${expectedColumns.join(", ")}]`);
+    }
+    const got = canonicalRows(actual.getRowObjectsJS());
+    const want = canonicalRows(expected.getRowObjectsJS());
+    const missing = want.filter((row) => !got.includes(row));
+    const unexpected = got.filter((row) => !want.includes(row));
+    if (missing.length > 0 || unexpected.length > 0 || got.length !== want.length) {
+      throw new Error(`rows differ: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(unexpected)}`);
+    }
+    return { name: test.name, status: "ok", durationMs: performance.now() - started };
+  } catch (error) {
+    return { name: test.name, status: "failed", durationMs: performance.now() - started, error: `test ${test.name} (${test.fileName}): ${(error as Error).message}` };
+  }
+}

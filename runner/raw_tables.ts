@@ -1,0 +1,36 @@
+// The raw tables' contract on DuckDB: exactly the columns a Pub/Sub BigQuery subscription writes
+// (DESIGN.md). Production creates them with the subscription (deploy/); locally whoever writes
+// them first (the ingest sink, `sightline load`, the runner) creates them with this DDL.
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { qualifiedName, quoteIdentifier } from "./database.ts";
+
+export const RAW_EVENTS_TABLE = "raw_detection_events";
+export const INVALID_EVENTS_TABLE = "invalid_detection_events";
+
+export function rawTablesDdl(rawSchema: string): string[] {
+  return [
+    `create schema if not exists ${quoteIdentifier(rawSchema)}`,
+    `create table if not exists ${qualifiedName(rawSchema, RAW_EVENTS_TABLE)} (
+      subscription_name varchar not null,
+      message_id varchar not null,
+      publish_time timestamp not null,
+      attributes json,
+      detection_oid bigint not null,
+      video_camera_oid bigint not null,
+      geographical_location_oid bigint not null,
+      item_name varchar not null,
+      timestamp_detected bigint not null
+    )`,
+    `create table if not exists ${qualifiedName(rawSchema, INVALID_EVENTS_TABLE)} (
+      subscription_name varchar not null,
+      message_id varchar not null,
+      publish_time timestamp not null,
+      attributes json,
+      data varchar
+    )`,
+  ];
+}
+
+export async function ensureRawTables(connection: DuckDBConnection, rawSchema: string): Promise<void> {
+  for (const statement of rawTablesDdl(rawSchema)) await connection.run(statement);
+}

@@ -1,0 +1,96 @@
+// Writes the DDL/DML around the compiled SELECTs, as Dataform's BigQuery adapter does, for DuckDB.
+import type { CompiledTable, Target } from "./graph.ts";
+import { qualifiedName, quoteIdentifier, type ObjectType } from "./database.ts";
+
+/**
+ * Dataform renders every ref() as one backticked `project.dataset.table` path; DuckDB has no backtick
+ * identifiers, and each BigQuery dataset is a schema of the same name in the DuckDB file.
+ */
+export function toDuckdbSql(sql: string): string {
+  return sql.replace(/`([^`.\s]+)\.([^`.\s]+)\.([^`.\s]+)`/g, (_match, _project: string, dataset: string, table: string) =>
+    qualifiedName(dataset, table)
+  );
+}
+
+export function targetSql(target: Target): string {
+  return qualifiedName(target.schema, target.name);
+}
+
+export type WriteMode = "create" | "insert" | "merge" | "view";
+
+export interface TablePlan {
+  mode: WriteMode;
+  /** Each entry may hold several statements (pre-operations often do). */
+  sql: string[];
+}
+
+/**
+ * What one table action executes. Incremental tables are written incrementally only when they exist
+ * as tables and no full refresh was asked for, like Dataform's own runner.
+ */
+export function planTable(
+  kind: "table" | "view" | "materialized_view" | "incremental",
+  table: CompiledTable,
+  existing: ObjectType | null,
+  fullRefresh: boolean,
+  existingColumns: string[]
+): TablePlan {
+  const target = targetSql(table.target);
+  const sql: string[] = [];
+  const wantsView = kind === "view" || kind === "materialized_view";
+  if (existing === "table" && wantsView) sql.push(`drop table ${target}`);
+  if (existing === "view" && !wantsView) sql.push(`drop view ${target}`);
+
+  const incremental = kind === "incremental" && !fullRefresh && existing === "table";
+  const preOps = incremental ? table.incrementalPreOps ?? [] : table.preOps ?? [];
+  const postOps = incremental ? table.incrementalPostOps ?? [] : table.postOps ?? [];
+  sql.push(...preOps);
+
+  let mode: WriteMode;
+  if (wantsView) {
+    // DuckDB has no materialized views. A view answers with the base tables' current rows, which is
+    // what BigQuery promises for a materialized view's queries, and costs nothing per run.
+    mode = "view";
+    sql.push(`create or replace view ${target} as\n${table.query}`);
+  } else if (!incremental) {
+    mode = "create";
+    sql.push(`create or replace table ${target} as\n${table.query}`);
+  } else {
+    const query = table.incrementalQuery ?? table.query;
+    if (table.uniqueKey && table.uniqueKey.length > 0) {
+      mode = "merge";
+      sql.push(mergeStatement(target, query, table.uniqueKey, existingColumns, table.bigquery?.updatePartitionFilter));
+    } else {
+      mode = "insert";
+      sql.push(`insert into ${target} by name\n${query}`);
+    }
+  }
+  sql.push(...postOps);
+  return { mode, sql: sql.map(toDuckdbSql) };
+}
+
+export function mergeStatement(
+  target: string,
+  query: string,
+  uniqueKey: string[],
+  columns: string[],
+  updatePartitionFilter?: string
+): string {
+  if (columns.length === 0) throw new Error(`cannot merge into ${target}: it has no columns`);
+  const dest = "dataform_dest";
+  const source = "dataform_source";
+  const on = uniqueKey.map((key) => `${dest}.${quoteIdentifier(key)} = ${source}.${quoteIdentifier(key)}`).join(" and ");
+  const partitionFilter = updatePartitionFilter ? ` and ${dest}.${updatePartitionFilter}` : "";
+  const quoted = columns.map(quoteIdentifier);
+  return [
+    `merge into ${target} as ${dest}`,
+    `using (${query}\n) as ${source}`,
+    `on ${on}${partitionFilter}`,
+    `when matched then update set ${quoted.map((c) => `${c} = ${source}.${c}`).join(", ")}`,
+    `when not matched then insert (${quoted.join(", ")}) values (${quoted.map((c) => `${source}.${c}`).join(", ")})`,
+  ].join("\n");
+}
+
+export function assertionViewSql(target: Target, query: string): string {
+  return toDuckdbSql(`create or replace view ${targetSql(target)} as\n${query}`);
+}

@@ -1,0 +1,99 @@
+// One model run on the local warehouse: compile if the sources changed, then execute the graph.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { ProjectCompiler, type Vars } from "./compile.ts";
+import type { Database } from "./database.ts";
+import { quoteIdentifier } from "./database.ts";
+import { executeActions, executeTest, type ActionResult, type TestResult } from "./execute.ts";
+import { actionsInOrder, selectActions, type CompiledGraph, type Selection } from "./graph.ts";
+import { ensureRawTables } from "./raw_tables.ts";
+
+/** Dataset B's local copy lives next to the database, as the Parquet object does in its bucket. */
+export function locationsFileFor(dbPath: string): string {
+  return path.join(path.dirname(path.resolve(dbPath)), "geographical_locations.parquet");
+}
+
+/**
+ * The vars of the DuckDB compile. The local sink commits rows within milliseconds of their
+ * publish_time, so the late-arrival margin can be seconds instead of production's minutes.
+ */
+export function localVars(dbPath: string, overrides: Vars = {}): Vars {
+  return {
+    warehouse: "duckdb",
+    locations_uri: locationsFileFor(dbPath),
+    late_arrival_seconds: "10",
+    ...overrides,
+  };
+}
+
+export interface RunOptions {
+  fullRefresh?: boolean;
+  selection?: Selection;
+  /** Also run the compiled `type: "test"` unit tests. */
+  runTests?: boolean;
+  onAction?: (result: ActionResult) => void;
+}
+
+export interface RunReport {
+  startedAt: Date;
+  durationMs: number;
+  /** Whether this run compiled the project (first run, or definitions/includes changed). */
+  compiled: boolean;
+  actions: ActionResult[];
+  tests: TestResult[];
+  ok: boolean;
+}
+
+export function rawSchemaOf(graph: CompiledGraph): string {
+  const raw = graph.projectConfig.vars?.raw_dataset;
+  if (!raw) throw new Error("the compiled project has no raw_dataset var");
+  return raw;
+}
+
+export class Transformer {
+  readonly db: Database;
+  readonly compiler: ProjectCompiler;
+  private readonly vars: Vars;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(db: Database, vars: Vars = {}) {
+    this.db = db;
+    this.vars = localVars(db.path, vars);
+    this.compiler = new ProjectCompiler(this.vars);
+  }
+
+  async graph(): Promise<{ graph: CompiledGraph; compiled: boolean }> {
+    return this.compiler.current();
+  }
+
+  /** Runs never overlap: a run asked for while one is going waits for it. */
+  run(options: RunOptions = {}): Promise<RunReport> {
+    const next = this.queue.then(() => this.runNow(options));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(options: RunOptions): Promise<RunReport> {
+    const startedAt = new Date();
+    const started = performance.now();
+    const { graph, compiled } = await this.compiler.current();
+    const connection = this.db.connection;
+    await ensureRawTables(connection, rawSchemaOf(graph));
+    const schemas = new Set([...graph.tables, ...graph.operations, ...graph.assertions].map((a) => a.target.schema));
+    for (const schema of schemas) await connection.run(`create schema if not exists ${quoteIdentifier(schema)}`);
+
+    const actions = selectActions(actionsInOrder(graph), options.selection ?? {});
+    const locationsFile = this.vars.locations_uri;
+    const loadsLocations = actions.some((a) => a.kind === "operation" && a.name.endsWith(".geographical_locations"));
+    if (loadsLocations && locationsFile && !existsSync(locationsFile)) {
+      throw new Error(`Dataset B is missing: no file at ${locationsFile}. Load it with: sightline load --locations B.parquet`);
+    }
+    const results = await executeActions(connection, actions, { fullRefresh: options.fullRefresh, onAction: options.onAction });
+    const tests: TestResult[] = [];
+    if (options.runTests) {
+      for (const test of graph.tests) tests.push(await executeTest(connection, test));
+    }
+    const ok = results.every((r) => r.status === "ok") && tests.every((t) => t.status === "ok");
+    return { startedAt, durationMs: performance.now() - started, compiled, actions: results, tests, ok };
+  }
+}
