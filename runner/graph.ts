@@ -149,10 +149,10 @@ export interface Selection {
 
 export function selectActions(ordered: Action[], selection: Selection): Action[] {
   const matchesName = (action: Action, wanted: string) => action.name === wanted || action.name.endsWith(`.${wanted}`);
-  const known = new Set(ordered.map((a) => a.name));
   for (const wanted of selection.actions ?? []) {
     if (!ordered.some((a) => matchesName(a, wanted))) {
-      throw new Error(`no action named "${wanted}"; known: ${[...known].join(", ")}`);
+      const models = ordered.filter((a) => a.kind !== "assertion").map((a) => a.name);
+      throw new Error(`no action named "${wanted}"; the models are: ${models.join(", ")}`);
     }
   }
   let chosen = ordered.filter(

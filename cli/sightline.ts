@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// `sightline`: thin commands over the runner, the loaders and the sample data. Parse flags, call, print.
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { openDatabase, type Database } from "../runner/database.ts";
+import { loadEvents, stageLocations } from "../runner/load.ts";
+import { ensureRawTables } from "../runner/raw_tables.ts";
+import { printTopItems, topItemsQuery, writeTopItems, type TopFormat } from "../runner/top.ts";
+import { localVars, locationsFileFor, rawSchemaOf, Transformer, type RunReport } from "../runner/transform.ts";
+import { writeSampleDatasets } from "../simulate/sample_datasets.ts";
+import { DEFAULT_DB, readEnvironment } from "./environment.ts";
+import { actionLine, failureLines, summaryLine } from "./report.ts";
+
+const environment = readEnvironment();
+
+function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError("expected a positive integer");
+  return value;
+}
+
+function fraction(text: string): number {
+  const value = Number(text);
+  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError("expected a number from 0 to 1");
+  return value;
+}
+
+const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+function dbOption() {
+  return new Option("--db <path>", "DuckDB file of the local warehouse (env SIGHTLINE_DB)").default(environment.SIGHTLINE_DB ?? DEFAULT_DB);
+}
+
+function memoryOption() {
+  return new Option("--memory-limit <size>", "DuckDB memory limit (env SIGHTLINE_MEMORY_LIMIT)").default(environment.SIGHTLINE_MEMORY_LIMIT ?? "3GB");
+}
+
+async function withDatabase<T>(file: string, memoryLimit: string, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase(file, { memoryLimit });
+  try {
+    return await work(db);
+  } finally {
+    db.close();
+  }
+}
+
+function printRun(report: RunReport, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+  } else {
+    console.log(summaryLine(report));
+  }
+  for (const line of failureLines(report)) console.error(line);
+  if (!report.ok) process.exitCode = 1;
+}
+
+const program = new Command()
+  .name("sightline")
+  .description("Sightline: camera detection events, deduplicated and enriched, on BigQuery or on one machine.")
+  .showHelpAfterError();
+
+program
+  .command("transform")
+  .description("Run the Dataform graph once on the local DuckDB warehouse (incremental unless --full-refresh).")
+  .addOption(dbOption())
+  .addOption(memoryOption())
+  .option("--full-refresh", "rebuild incremental tables from the raw table", false)
+  .option("--actions <names>", "only these actions (comma-separated, e.g. detection_events,top_items_by_location)", list)
+  .option("--tags <tags>", "only actions with these tags (comma-separated)", list)
+  .option("--include-deps", "with --actions/--tags, also run what they depend on", false)
+  .option("--no-assertions", "skip assertions")
+  .option("--tests", "also run the Dataform unit tests (type: \"test\")", false)
+  .option("--json", "print the run report as JSON", false)
+  .action(async (options) => {
+    await withDatabase(options.db, options.memoryLimit, async (db) => {
+      const transformer = new Transformer(db);
+      const report = await transformer.run({
+        fullRefresh: options.fullRefresh,
+        runTests: options.tests,
+        selection: { actions: options.actions, tags: options.tags, includeDependencies: options.includeDeps, includeAssertions: options.assertions },
+        onAction: options.json ? undefined : (result) => console.log(actionLine(result)),
+      });
+      printRun(report, options.json);
+    });
+  });
+
+program
+  .command("load")
+  .description("Load Dataset A (detection events) and/or Dataset B (locations) from Parquet into the local warehouse.")
+  .addOption(dbOption())
+  .addOption(memoryOption())
+  .option("--events <file>", "Dataset A Parquet: detection_oid, video_camera_oid, geographical_location_oid, item_name, timestamp_detected")
+  .option("--locations <file>", "Dataset B Parquet: geographical_location_oid, geographical_location")
+  .action(async (options) => {
+    if (!options.events && !options.locations) throw new InvalidArgumentError("give --events, --locations or both");
+    await withDatabase(options.db, options.memoryLimit, async (db) => {
+      const transformer = new Transformer(db);
+      const { graph } = await transformer.graph();
+      await ensureRawTables(db.connection, rawSchemaOf(graph));
+      if (options.locations) {
+        const count = await stageLocations(db.connection, path.resolve(options.locations), locationsFileFor(options.db));
+        const report = await transformer.run({ selection: { actions: ["geographical_locations"], includeAssertions: false } });
+        if (!report.ok) return printRun(report, false);
+        console.log(`Dataset B: ${count} locations loaded from ${options.locations}`);
+      }
+      if (options.events) {
+        const result = await loadEvents(db.connection, path.resolve(options.events), rawSchemaOf(graph));
+        console.log(`Dataset A: ${result.accepted} events loaded from ${options.events} (publish_time ${result.publishTime.toISOString()})${result.rejected ? `, ${result.rejected} rejected to the dead-letter table with their reasons` : ""}`);
+      }
+      console.log("Run `sightline transform` to update the models.");
+    });
+  });
+
+program
+  .command("top")
+  .description("Top X items detected per location, from the models (runs the models it needs first).")
+  .addOption(dbOption())
+  .addOption(memoryOption())
+  .requiredOption("--x <n>", "how many items per location", positiveInteger)
+  .addOption(new Option("--format <format>", "output format").choices(["csv", "json", "parquet"]).default("csv"))
+  .option("--output <file>", "write to this file instead of standard output (required for parquet)")
+  .option("--no-refresh", "read the models as they are, without running them first")
+  .action(async (options) => {
+    const format = options.format as TopFormat;
+    if (format === "parquet" && !options.output) throw new InvalidArgumentError("--format parquet needs --output <file>");
+    await withDatabase(options.db, options.memoryLimit, async (db) => {
+      if (options.refresh) {
+        const report = await new Transformer(db).run({ selection: { actions: ["top_items_by_location"], includeDependencies: true, includeAssertions: false } });
+        if (!report.ok) return printRun(report, false);
+      }
+      const query = await topItemsQuery(localVars(options.db), options.x);
+      if (options.output) {
+        const rows = await writeTopItems(db.connection, query, format, path.resolve(options.output));
+        console.error(`${rows} rows written to ${options.output}`);
+      } else {
+        await printTopItems(db.connection, query, format as "csv" | "json", process.stdout);
+      }
+    });
+  });
+
+program
+  .command("sample")
+  .description("Write small sample Dataset A and Dataset B Parquet files to try Sightline with.")
+  .option("--out <dir>", "folder for detections.parquet and locations.parquet", "./data/sample")
+  .option("--events <n>", "detections", positiveInteger, 200_000)
+  .option("--locations <n>", "locations", positiveInteger, 500)
+  .option("--duplicate-rate <r>", "share of events sent twice", fraction, 0.03)
+  .option("--seed <n>", "random seed", positiveInteger, 42)
+  .action(async (options) => {
+    await withDatabase(":memory:", "1GB", async (db) => {
+      const files = await writeSampleDatasets(db.connection, options.out, {
+        events: options.events,
+        locations: options.locations,
+        duplicateRate: options.duplicateRate,
+        seed: options.seed,
+      });
+      console.log(`wrote ${files.events} and ${files.locations}`);
+    });
+  });
+
+program
+  .command("demo")
+  .description("First run: write sample data, load it, run the models and print the top 3 items of the first locations.")
+  .addOption(dbOption())
+  .addOption(memoryOption())
+  .action(async (options) => {
+    const dir = path.join(path.dirname(path.resolve(options.db)), "sample");
+    await withDatabase(options.db, options.memoryLimit, async (db) => {
+      const files = await writeSampleDatasets(db.connection, dir, { events: 200_000, locations: 500, duplicateRate: 0.03, seed: 42 });
+      const transformer = new Transformer(db);
+      const { graph } = await transformer.graph();
+      await ensureRawTables(db.connection, rawSchemaOf(graph));
+      await stageLocations(db.connection, files.locations, locationsFileFor(options.db));
+      const loaded = await loadEvents(db.connection, files.events, rawSchemaOf(graph));
+      console.log(`loaded ${loaded.accepted} sample events into ${options.db}`);
+      const report = await transformer.run({ runTests: true, onAction: (result) => console.log(actionLine(result)) });
+      printRun(report, false);
+      if (!report.ok) return;
+      const top = await db.connection.runAndReadAll(
+        "select geographical_location, item_rank, item_name, item_count from detections.top_items_by_location where item_rank <= 3 order by geographical_location_oid, item_rank limit 9"
+      );
+      console.log("\ntop items, first locations:");
+      console.table(top.getRowObjectsJS().map((r) => ({ ...r, item_rank: Number(r.item_rank), item_count: Number(r.item_count) })));
+      console.log("Next: `npm run sightline -- top --x 10`, or edit definitions/ and run `npm run sightline -- transform`.");
+    });
+  });
+
+program.parseAsync().catch((error: Error) => {
+  // A reader that stops early (`sightline top | head`) is not an error.
+  if (/broken pipe|EPIPE/i.test(error.message)) return;
+  console.error(`sightline: ${error.message}`);
+  process.exitCode = process.exitCode || 2;
+});

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { loadInclude } from "../support/includes.ts";
+
+type Sql = {
+  warehouse(): string;
+  now(): string;
+  timestampFromMillis(ms: string): string;
+  hourOf(ts: string): string;
+  dayOf(ts: string): string;
+  secondsBefore(ts: string, seconds: number): string;
+  millisBetween(from: string, to: string): string;
+  toDouble(expr: string): string;
+  declare(name: string, type: string, expr: string): string;
+  variable(name: string): string;
+  arrayAggDistinct(expr: string): string;
+  arrayUnion(left: string, right: string): string;
+  arrayLength(expr: string): string;
+  replaceTableFromParquet(target: string, uri: string, columns: { name: string; type: string }[]): string;
+  stringLiteral(text: string): string;
+};
+
+const bigquery = loadInclude<Sql>("sql", { warehouse: "bigquery" });
+const duckdb = loadInclude<Sql>("sql", { warehouse: "duckdb" });
+const squash = (sql: string) => sql.replace(/\s+/g, " ").trim();
+
+async function duckdbValue(expression: string, setup: string[] = []): Promise<unknown> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    await connection.run("set TimeZone = 'UTC'");
+    for (const statement of setup) await connection.run(statement);
+    const reader = await connection.runAndReadAll(`select ${expression} as value`);
+    return reader.getRowObjectsJson()[0]?.value;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe("includes/sql.js", () => {
+  it("refuses a warehouse it does not know, naming the var", () => {
+    const broken = loadInclude<Sql>("sql", { warehouse: "snowflake" });
+    expect(() => broken.hourOf("ts")).toThrow(/var "warehouse" must be bigquery or duckdb, got "snowflake"/);
+  });
+
+  it("writes BigQuery functions for the default compile", () => {
+    expect(bigquery.timestampFromMillis("t")).toBe("TIMESTAMP_MILLIS(t)");
+    expect(bigquery.hourOf("ts")).toBe("TIMESTAMP_TRUNC(ts, HOUR)");
+    expect(bigquery.secondsBefore("ts", 600)).toBe("TIMESTAMP_SUB(ts, INTERVAL 600 SECOND)");
+    expect(bigquery.millisBetween("a", "b")).toBe("TIMESTAMP_DIFF(b, a, MILLISECOND)");
+    expect(bigquery.declare("x", "TIMESTAMP", "select 1")).toBe("DECLARE x TIMESTAMP DEFAULT (select 1);");
+    expect(bigquery.variable("x")).toBe("x");
+    expect(bigquery.now()).toBe("CURRENT_TIMESTAMP()");
+  });
+
+  it("turns epoch milliseconds into the same UTC instant on DuckDB", async () => {
+    expect(await duckdbValue(duckdb.timestampFromMillis("1772359200123::bigint"))).toBe("2026-03-01 10:00:00.123");
+  });
+
+  it("truncates to the hour and the day on DuckDB", async () => {
+    expect(await duckdbValue(duckdb.hourOf("TIMESTAMP '2026-03-01 10:59:59.999'"))).toBe("2026-03-01 10:00:00");
+    expect(await duckdbValue(duckdb.dayOf("TIMESTAMP '2026-03-01 10:59:59'"))).toBe("2026-03-01 00:00:00");
+  });
+
+  it("subtracts seconds and measures milliseconds between timestamps on DuckDB", async () => {
+    expect(await duckdbValue(duckdb.secondsBefore("TIMESTAMP '2026-03-01 10:00:00'", 3600))).toBe("2026-03-01 09:00:00");
+    expect(await duckdbValue(duckdb.millisBetween("TIMESTAMP '2026-03-01 10:00:00'", "TIMESTAMP '2026-03-01 10:00:01.250'"))).toBe("1250");
+  });
+
+  it("gives now() as a naive UTC timestamp on DuckDB whatever the session zone", async () => {
+    // epoch_ms of a naive timestamp reads it as UTC; of now() (TIMESTAMPTZ) it is the absolute instant.
+    const value = await duckdbValue(`epoch_ms(${duckdb.now()}) - epoch_ms(now())`, ["set TimeZone = 'America/New_York'"]);
+    expect(value).toBe("0");
+  });
+
+  it("declares a variable that the next statement reads, on DuckDB", async () => {
+    const setup = [duckdb.declare("checkpoint", "TIMESTAMP", "select TIMESTAMP '2026-01-02 03:04:05'")];
+    expect(await duckdbValue(duckdb.variable("checkpoint"), setup)).toBe("2026-01-02 03:04:05");
+  });
+
+  it("merges camera sets as sorted distinct arrays, treating a missing side as empty", async () => {
+    expect(await duckdbValue(duckdb.arrayUnion("[3, 1]::bigint[]", "[2, 3]::bigint[]"))).toEqual(["1", "2", "3"]);
+    expect(await duckdbValue(duckdb.arrayUnion("[5, 4]::bigint[]", "null::bigint[]"))).toEqual(["4", "5"]);
+    expect(await duckdbValue(duckdb.arrayLength("[7, 8, 9]"))).toBe("3");
+    expect(squash(bigquery.arrayUnion("a", "b"))).toBe(
+      "ARRAY(SELECT DISTINCT element FROM UNNEST(ARRAY_CONCAT(a, IFNULL(b, []))) AS element ORDER BY element)"
+    );
+  });
+
+  it("quotes strings for each dialect so a quote in a path cannot end the literal", async () => {
+    expect(bigquery.stringLiteral("gs://b/it's\\x")).toBe("'gs://b/it\\'s\\\\x'");
+    expect(await duckdbValue(duckdb.stringLiteral("it's \\ fine"))).toBe("it's \\ fine");
+  });
+
+  it("loads Dataset B with LOAD DATA OVERWRITE on BigQuery and read_parquet on DuckDB", () => {
+    const columns = [
+      { name: "geographical_location_oid", type: "INT64" },
+      { name: "geographical_location", type: "STRING" },
+    ];
+    expect(squash(bigquery.replaceTableFromParquet("`p.d.t`", "gs://bucket/b.parquet", columns))).toBe(
+      "LOAD DATA OVERWRITE `p.d.t` (geographical_location_oid INT64, geographical_location STRING) FROM FILES (format = 'PARQUET', uris = ['gs://bucket/b.parquet'])"
+    );
+    expect(squash(duckdb.replaceTableFromParquet('"d"."t"', "/tmp/b.parquet", columns))).toBe(
+      "CREATE OR REPLACE TABLE \"d\".\"t\" AS SELECT CAST(geographical_location_oid AS INT64) AS geographical_location_oid, CAST(geographical_location AS STRING) AS geographical_location FROM read_parquet('/tmp/b.parquet')"
+    );
+  });
+});

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../runner/database.ts";
+import { executeActions, executeTest } from "../../runner/execute.ts";
+import { actionsInOrder, parseCompiledGraph } from "../../runner/graph.ts";
+import { mergeStatement, planTable, toDuckdbSql } from "../../runner/statements.ts";
+
+const t = (schema: string, name: string) => ({ database: "proj", schema, name });
+
+let db: Database;
+beforeEach(async () => {
+  db = await openDatabase(":memory:");
+  await db.connection.run("create schema raw; create schema d; create schema a");
+  await db.connection.run("create table raw.events as select * from (values (1, 'x'), (2, 'y'), (2, 'y')) v(id, name)");
+});
+afterEach(() => db.close());
+
+const rows = async (sql: string) => (await db.connection.runAndReadAll(sql)).getRowObjectsJson();
+
+/** An incremental model keyed on id that adds the raw rows above its own high-water mark. */
+function incrementalGraph(extraAssertion = "select 1 as bad where false") {
+  return parseCompiledGraph({
+    projectConfig: {},
+    tables: [
+      {
+        target: t("d", "counts"),
+        enumType: "INCREMENTAL",
+        uniqueKey: ["id"],
+        preOps: ["SET VARIABLE lo = 0;"],
+        incrementalPreOps: ["SET VARIABLE lo = (select coalesce(max(id), 0) from `proj.d.counts`);"],
+        query: "select id, count(*) as copies from `proj.raw.events` where id > getvariable('lo') group by id",
+        incrementalQuery: "select id, count(*) as copies from `proj.raw.events` where id > getvariable('lo') group by id",
+        dependencyTargets: [t("raw", "events")],
+        fileName: "counts.sqlx",
+      },
+    ],
+    assertions: [{ target: t("a", "check"), query: extraAssertion.replaceAll("COUNTS", "`proj.d.counts`"), dependencyTargets: [t("d", "counts")], fileName: "check.sqlx" }],
+  });
+}
+
+describe("statements for DuckDB", () => {
+  it("turns backticked project.dataset.table paths into schema-qualified names and leaves other text alone", () => {
+    expect(toDuckdbSql("select * from `p-1.ds.tbl` join `p-1.ds2.t2` using (id) where s = 'a`b'")).toBe(
+      `select * from "ds"."tbl" join "ds2"."t2" using (id) where s = 'a\`b'`
+    );
+  });
+
+  it("creates an incremental table in full on its first run and merges afterwards", () => {
+    const table = incrementalGraph().tables[0]!;
+    expect(planTable("incremental", table, null, false, []).mode).toBe("create");
+    expect(planTable("incremental", table, "table", false, ["id", "copies"]).mode).toBe("merge");
+    expect(planTable("incremental", table, "table", true, ["id", "copies"]).mode).toBe("create");
+    expect(planTable("incremental", { ...table, uniqueKey: undefined }, "table", false, ["id"]).mode).toBe("insert");
+    expect(planTable("materialized_view", table, "table", false, []).sql[0]).toBe('drop table "d"."counts"');
+  });
+
+  it("adds the partition filter to the merge condition on the target side", () => {
+    expect(mergeStatement('"d"."t"', "select 1", ["k"], ["k", "v"], "day >= getvariable('d')")).toContain(
+      'on dataform_dest."k" = dataform_source."k" and dataform_dest.day >= getvariable(\'d\')'
+    );
+  });
+});
+
+describe("executing a compiled graph on DuckDB", () => {
+  it("runs pre-operations and the merge so a second run adds only new keys", async () => {
+    const actions = actionsInOrder(incrementalGraph());
+    const first = await executeActions(db.connection, actions);
+    expect(first.map((r) => [r.name, r.status, r.mode])).toEqual([["d.counts", "ok", "create"], ["a.check", "ok", "assertion"]]);
+    await db.connection.run("insert into raw.events values (3, 'z'), (1, 'x')");
+    const second = await executeActions(db.connection, actions);
+    expect(second[0]).toMatchObject({ mode: "merge", rowsChanged: 1, rows: 3 });
+    expect(await rows("select id, copies from d.counts order by id")).toEqual([{ id: 1, copies: "1" }, { id: 2, copies: "2" }, { id: 3, copies: "1" }]);
+  });
+
+  it("fails the run on an assertion that returns rows, and names them", async () => {
+    const actions = actionsInOrder(incrementalGraph("select id, copies from COUNTS where copies > 1"));
+    const results = await executeActions(db.connection, actions);
+    const check = results.find((r) => r.name === "a.check")!;
+    expect(check.status).toBe("failed");
+    expect(check.violations).toEqual({ count: 1, sample: [{ id: 2, copies: 2 }] });
+    expect(check.error).toMatch(/assertion a\.check \(check\.sqlx\) failed: 1 row\(s\) violate it, e\.g\. \[\{"id":2,"copies":2\}\]/);
+  });
+
+  it("leaves a table as it was when its action fails midway, and skips what depends on it", async () => {
+    const graph = incrementalGraph();
+    await executeActions(db.connection, actionsInOrder(graph));
+    const broken = parseCompiledGraph({ ...graph, tables: [{ ...graph.tables[0]!, incrementalQuery: "select id, 1/0 as copies from `proj.raw.events` where error('boom') is null" }] });
+    await db.connection.run("insert into raw.events values (9, 'late')");
+    const results = await executeActions(db.connection, actionsInOrder(broken));
+    expect(results[0]).toMatchObject({ status: "failed" });
+    expect(results[0]!.error).toMatch(/d\.counts failed: .*boom/);
+    expect(results[1]).toMatchObject({ name: "a.check", status: "skipped" });
+    expect(await rows("select count(*) as n from d.counts")).toEqual([{ n: "2" }]);
+  });
+
+  it("passes a unit test whose rows match in any order and fails one that differs, saying how", async () => {
+    const ok = await executeTest(db.connection, { name: "t", fileName: "t.sqlx", testQuery: "select 2 as a union all select 1", expectedOutputQuery: "select 1 as a union all select 2" });
+    expect(ok.status).toBe("ok");
+    const bad = await executeTest(db.connection, { name: "t", fileName: "t.sqlx", testQuery: "select 1 as a", expectedOutputQuery: "select 2 as a" });
+    expect(bad).toMatchObject({ status: "failed" });
+    expect(bad.error).toMatch(/missing \["\{\\"a\\":\\"2\\"\}"\], unexpected \["\{\\"a\\":\\"1\\"\}"\]/);
+    const columns = await executeTest(db.connection, { name: "t", fileName: "t.sqlx", testQuery: "select 1 as a", expectedOutputQuery: "select 1 as b" });
+    expect(columns.error).toMatch(/columns differ: got \[a\], expected \[b\]/);
+  });
+});
