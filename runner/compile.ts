@@ -2,7 +2,7 @@
 // graph until a file under definitions/ or includes/ (or workflow_settings.yaml) changes.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -59,7 +59,10 @@ async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** A fingerprint of everything the compile reads: sizes and mtimes are enough to notice an edit. */
+/**
+ * A fingerprint of everything the compile reads. Contents, not mtimes: an edit that keeps the size
+ * within the same clock tick still counts, and the files are small enough to hash on every run.
+ */
 export async function sourceFingerprint(projectDir = PROJECT_DIR): Promise<string> {
   const files = [
     ...(await listFiles(path.join(projectDir, "definitions"))),
@@ -67,10 +70,7 @@ export async function sourceFingerprint(projectDir = PROJECT_DIR): Promise<strin
     path.join(projectDir, "workflow_settings.yaml"),
   ];
   const hash = createHash("sha256");
-  for (const file of files) {
-    const info = await stat(file);
-    hash.update(`${file}\0${info.size}\0${info.mtimeMs}\0`);
-  }
+  for (const file of files) hash.update(`${file}\0`).update(await readFile(file)).update("\0");
   return hash.digest("hex");
 }
 
