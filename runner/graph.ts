@@ -143,6 +143,8 @@ export interface Selection {
   tags?: string[];
   /** Also run what the selected actions depend on. */
   includeDependencies?: boolean;
+  /** Also run everything downstream of the selected actions. */
+  includeDependents?: boolean;
   /** Assertions (built-in and files) run unless this is false. */
   includeAssertions?: boolean;
 }
@@ -171,6 +173,14 @@ export function selectActions(ordered: Action[], selection: Selection): Action[]
       action.deps.forEach(add);
     };
     chosen.forEach((a) => add(a.name));
+    chosen = ordered.filter((a) => wanted.has(a.name));
+  }
+  if (selection.includeDependents) {
+    const wanted = new Set(chosen.map((a) => a.name));
+    // `ordered` is a dependency order, so one pass reaches every transitive dependent.
+    for (const action of ordered) {
+      if (action.deps.some((dep) => wanted.has(dep))) wanted.add(action.name);
+    }
     chosen = ordered.filter((a) => wanted.has(a.name));
   }
   if (selection.includeAssertions === false) chosen = chosen.filter((a) => a.kind !== "assertion");

@@ -82,7 +82,10 @@ export class Transformer {
     const schemas = new Set([...graph.tables, ...graph.operations, ...graph.assertions].map((a) => a.target.schema));
     for (const schema of schemas) await connection.run(`create schema if not exists ${quoteIdentifier(schema)}`);
 
-    const actions = selectActions(actionsInOrder(graph), options.selection ?? {});
+    // Downstream models add up rows by load time: rebuilding an upstream table alone would make them
+    // count its rows twice, so a partial full refresh always takes everything downstream along.
+    const selection = options.fullRefresh ? { ...options.selection, includeDependents: true } : options.selection ?? {};
+    const actions = selectActions(actionsInOrder(graph), selection);
     const locationsFile = this.vars.locations_uri;
     const loadsLocations = actions.some((a) => a.kind === "operation" && a.name.endsWith(".geographical_locations"));
     if (loadsLocations && locationsFile && !existsSync(locationsFile)) {

@@ -149,6 +149,15 @@ describe("sightline load, transform and top", () => {
     expect(badLimit.stderr).toMatch(/SIGHTLINE_MEMORY_LIMIT: a size such as 3GB/);
   });
 
+  it("rebuilds what is downstream when one model is fully refreshed, so nothing is counted twice", async () => {
+    const partial = await sightline(["transform", "--db", db, "--full-refresh", "--actions", "detection_events"]);
+    expect(partial.code).toBe(0);
+    expect(partial.stdout).toMatch(/create\s+detections\.detection_counts_hourly/);
+    const again = await sightline(["transform", "--db", db]);
+    expect(again.stdout).toMatch(/ok\s+assertion\s+detections_assertions\.rollups_reconcile/);
+    expect(again.code).toBe(0);
+  });
+
   it("exits non-zero when an assertion fails and names the violating rows", async () => {
     // Bypass `load`'s checks to put a repeated location id where the model reads Dataset B.
     await scratch(`copy (select * from (values (1::bigint, 'a'), (1, 'b'), (2, 'c')) v(geographical_location_oid, geographical_location))

@@ -48,6 +48,12 @@ describe("action selection", () => {
     expect(selectActions(ordered, { actions: ["top"], includeDependencies: true }).map((a) => a.name).sort()).toEqual(["d.counts", "d.stg", "d.top", "raw.locations"]);
   });
 
+  it("adds everything downstream on request", () => {
+    expect(selectActions(ordered, { actions: ["stg"], includeDependents: true }).map((a) => a.name)).toEqual(
+      actionsInOrder(graph()).map((a) => a.name).filter((n) => ["d.stg", "d.counts", "d.top", "a.top_unique"].includes(n))
+    );
+  });
+
   it("selects by tag and can leave assertions out", () => {
     expect(selectActions(ordered, { tags: ["checks"] }).map((a) => a.name)).toEqual(["a.top_unique"]);
     expect(selectActions(ordered, { includeAssertions: false }).some((a) => a.kind === "assertion")).toBe(false);
