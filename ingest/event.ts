@@ -1,0 +1,61 @@
+// The detection event contract (Dataset A), as one zod schema; the TypeScript type is inferred from it.
+import { z } from "zod";
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const DECIMAL = /^-?[0-9]{1,19}$/;
+
+/**
+ * An int64 carried exactly: a JSON number up to 2^53−1, or a decimal string for the full int64 range.
+ * Larger JSON numbers are refused, not rounded: JSON.parse has already lost their last digits.
+ */
+const int64 = z.unknown().transform((value, ctx): bigint => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  };
+  if (value === undefined || value === null) return fail("is required");
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) return fail(`must be an integer, got ${value}`);
+    if (!Number.isSafeInteger(value)) return fail("is beyond 2^53-1 as a JSON number (precision is lost): send it as a decimal string");
+    return BigInt(value);
+  }
+  if (typeof value === "string") {
+    if (!DECIMAL.test(value)) return fail(`must be an integer or a decimal string, got "${value.slice(0, 40)}"`);
+    const big = BigInt(value);
+    if (big < INT64_MIN || big > INT64_MAX) return fail(`is outside the int64 range: ${value}`);
+    return big;
+  }
+  return fail(`must be an integer or a decimal string, got ${Array.isArray(value) ? "an array" : typeof value}`);
+});
+
+/** Dataset A's varchar(5000) counts characters (code points), not UTF-16 units. */
+const itemName = z.unknown().transform((value, ctx): string => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  };
+  if (value === undefined || value === null) return fail("is required");
+  if (typeof value !== "string") return fail(`must be a string, got ${typeof value}`);
+  if (value.length === 0) return fail("must not be empty");
+  if (value.length > 5000 && [...value].length > 5000) return fail(`must be at most 5,000 characters, got ${[...value].length}`);
+  return value;
+});
+
+export const detectionEvent = z.object(
+  {
+    detection_oid: int64,
+    video_camera_oid: int64,
+    geographical_location_oid: int64,
+    item_name: itemName,
+    timestamp_detected: int64,
+  },
+  { error: "each event must be a JSON object" }
+);
+
+export type DetectionEvent = z.output<typeof detectionEvent>;
+
+/** One line a camera vendor can act on, e.g. "detection_oid: must be an integer, got 1.5". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message)).join("; ");
+}
