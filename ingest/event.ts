@@ -38,6 +38,8 @@ const itemName = z.unknown().transform((value, ctx): string => {
   if (value === undefined || value === null) return fail("is required");
   if (typeof value !== "string") return fail(`must be a string, got ${typeof value}`);
   if (value.length === 0) return fail("must not be empty");
+  // An unpaired surrogate (\ud800 in JSON) is not text: it has no UTF-8 form for the warehouse.
+  if (!value.isWellFormed()) return fail("must be valid Unicode text: it contains an unpaired surrogate");
   if (value.length > 5000 && [...value].length > 5000) return fail(`must be at most 5,000 characters, got ${[...value].length}`);
   return value;
 });

@@ -23,6 +23,7 @@ describe("the event contract", () => {
     [{ ...good, item_name: "" }, "item_name: must not be empty"],
     [{ ...good, item_name: "x".repeat(5001) }, "item_name: must be at most 5,000 characters, got 5001"],
     [{ ...good, item_name: 7 }, "item_name: must be a string, got number"],
+    [{ ...good, item_name: "a\ud800b" }, "item_name: must be valid Unicode text: it contains an unpaired surrogate"],
     [{ detection_oid: 1 }, "video_camera_oid: is required; geographical_location_oid: is required; item_name: is required; timestamp_detected: is required"],
     [[good], "each event must be a JSON object"],
   ])("rejects %j with a precise reason", (input, reason) => {
