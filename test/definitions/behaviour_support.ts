@@ -1,0 +1,93 @@
+// Shared pieces of the model behaviour tests: reading the models back in the reference's shape,
+// emptying a warehouse between property runs (keeping its compiled graph), and building copies.
+import { expect } from "vitest";
+import type { RunReport } from "../../runner/transform.ts";
+import { LOCAL_LATE_ARRIVAL_MS, MODEL_KEYS, sortRows, type ModelTables, type Row } from "../support/reference.ts";
+import { RAW_SCHEMA, readTable, type RawEvent, type TestWarehouse } from "../support/warehouse.ts";
+
+export const MODELS_SCHEMA = "detections";
+export const ASSERTIONS_SCHEMA = "detections_assertions";
+
+/** Columns that record when a run happened, not what the data says: left out of comparisons. */
+const RUN_TIME_COLUMNS = ["loaded_at", "last_loaded_at", "consumed_until"];
+
+export async function readModel(warehouse: TestWarehouse, model: keyof ModelTables): Promise<Row[]> {
+  const rows = await readTable(warehouse, `${MODELS_SCHEMA}.${model}`, "all");
+  const kept = rows.map((row) => Object.fromEntries(Object.entries(row).filter(([column]) => !RUN_TIME_COLUMNS.includes(column))));
+  return sortRows(kept, MODEL_KEYS[model]);
+}
+
+export async function readModels(warehouse: TestWarehouse): Promise<ModelTables> {
+  return {
+    detection_events: await readModel(warehouse, "detection_events"),
+    detection_counts_hourly: await readModel(warehouse, "detection_counts_hourly"),
+    top_items_by_location: await readModel(warehouse, "top_items_by_location"),
+    pipeline_quality_hourly: await readModel(warehouse, "pipeline_quality_hourly"),
+  };
+}
+
+/** Every table of the warehouse (models and intermediates), run-time columns left out, as sorted JSON lines. */
+export async function snapshotTables(warehouse: TestWarehouse): Promise<Record<string, string[]>> {
+  const reader = await warehouse.db.connection.runAndReadAll(
+    `select table_name from information_schema.tables where table_schema = '${MODELS_SCHEMA}' and table_type = 'BASE TABLE' order by table_name`
+  );
+  const snapshot: Record<string, string[]> = {};
+  for (const { table_name } of reader.getRowObjectsJS()) {
+    const rows = await readTable(warehouse, `${MODELS_SCHEMA}.${String(table_name)}`, "all");
+    snapshot[String(table_name)] = rows
+      .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).filter(([column]) => !RUN_TIME_COLUMNS.includes(column)))))
+      .sort();
+  }
+  return snapshot;
+}
+
+/** Drops every model and assertion and empties the raw tables; the Transformer keeps its compiled graph. */
+export async function resetWarehouse(warehouse: TestWarehouse): Promise<void> {
+  const connection = warehouse.db.connection;
+  await connection.run(`drop schema if exists ${MODELS_SCHEMA} cascade`);
+  await connection.run(`drop schema if exists ${ASSERTIONS_SCHEMA} cascade`);
+  await connection.run(`delete from ${RAW_SCHEMA}.raw_detection_events`);
+  await connection.run(`delete from ${RAW_SCHEMA}.invalid_detection_events`);
+}
+
+/** A run in which every action and assertion passed; on failure the message names what failed. */
+export function expectRunOk(report: RunReport): void {
+  const failed = report.actions.filter((a) => a.status !== "ok").map((a) => `${a.name}: ${a.status} ${a.error ?? ""}`);
+  expect(failed).toEqual([]);
+  expect(report.ok).toBe(true);
+}
+
+let messageCounter = 0;
+
+/** One delivered copy; unset fields get plain defaults and a fresh message_id. */
+export function copyOf(fields: Partial<RawEvent> & Pick<RawEvent, "detection_oid" | "publish_time">): RawEvent {
+  messageCounter += 1;
+  return {
+    message_id: `msg-${String(messageCounter).padStart(8, "0")}`,
+    video_camera_oid: 1n,
+    geographical_location_oid: 1n,
+    item_name: "car",
+    timestamp_detected: BigInt(fields.publish_time.getTime() - 1500),
+    ...fields,
+  };
+}
+
+export const MINUTE_MS = 60_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publish times the local sink could have stamped on rows for the next run. The sink stamps
+ * publish_time at commit, so rows committed after a run are published after that run's wall clock
+ * minus the late-arrival margin (the window pipeline_quality_hourly and the lag histogram consumed
+ * ends there); and a run counts them once they are 10 s old. Returns `count` increasing times in
+ * (runEndedAt - 10 s, runEndedAt - 10 s + widthMs], after waiting until the last of them is 10 s old.
+ */
+export async function nextPublishTimes(runEndedAt: number, count: number, widthMs = 150): Promise<Date[]> {
+  if (count > widthMs) throw new Error(`${count} distinct publish times need a window of at least ${count} ms`);
+  const from = runEndedAt - LOCAL_LATE_ARRIVAL_MS + 1;
+  const wait = from + widthMs + LOCAL_LATE_ARRIVAL_MS - Date.now();
+  if (wait > 0) await sleep(wait);
+  return Array.from({ length: count }, (_, i) => new Date(from + Math.floor((i * widthMs) / Math.max(count, 1))));
+}
+export const DAY_MS = 86_400_000;
