@@ -225,10 +225,17 @@ export const MODEL_KEYS: Record<keyof ModelTables, string[]> = {
   pipeline_quality_hourly: ["publish_hour"],
 };
 
-/** Orders rows by the given key columns (compared as strings: any total order will do to line rows up). */
+/** Orders rows by the given key columns (numbers numerically, anything else as text by code point). */
 export function sortRows(rows: Row[], keys: string[]): Row[] {
-  const keyOf = (row: Row) => JSON.stringify(keys.map((k) => String(row[k])));
-  return [...rows].sort((a, b) => compareCodePoints(keyOf(a), keyOf(b)));
+  const compareValues = (a: unknown, b: unknown) =>
+    typeof a === "number" && typeof b === "number" ? a - b : compareCodePoints(String(a), String(b));
+  return [...rows].sort((a, b) => {
+    for (const key of keys) {
+      const order = compareValues(a[key], b[key]);
+      if (order !== 0) return order;
+    }
+    return 0;
+  });
 }
 
 /** Every model the reference knows, rows sorted by MODEL_KEYS. */
