@@ -74,7 +74,13 @@ export function copyOf(fields: Partial<RawEvent> & Pick<RawEvent, "detection_oid
 
 export const MINUTE_MS = 60_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until Date.now() >= at (ms since the epoch). */
+export async function sleepUntil(at: number): Promise<void> {
+  const wait = at - Date.now();
+  if (wait > 0) await sleep(wait);
+}
 
 /**
  * Publish times the local sink could have stamped on rows for the next run. The sink stamps
