@@ -1,5 +1,7 @@
 // Shared pieces of the model behaviour tests: reading the models back in the reference's shape,
 // emptying a warehouse between property runs (keeping its compiled graph), and building copies.
+import v8 from "node:v8";
+import vm from "node:vm";
 import { expect } from "vitest";
 import type { RunReport } from "../../runner/transform.ts";
 import { LOCAL_LATE_ARRIVAL_MS, MODEL_KEYS, sortRows, type ModelTables, type Row } from "../support/reference.ts";
@@ -41,8 +43,16 @@ export async function snapshotTables(warehouse: TestWarehouse): Promise<Record<s
   return snapshot;
 }
 
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = vm.runInNewContext("gc") as () => void;
+
 /** Drops every model and assertion and empties the raw tables; the Transformer keeps its compiled graph. */
 export async function resetWarehouse(warehouse: TestWarehouse): Promise<void> {
+  // The runner leaves each statement's native resources (DuckDB prepared statements, with their hash
+  // tables) to the JavaScript garbage collector, which seldom runs in a process this small: DuckDB's
+  // memory grows ~3 MB a run until its memory_limit fails a run ("Out of Memory Error"). Collect here
+  // so hundreds of property runs (and fast-check's shrinking) stay within the limit.
+  collectGarbage();
   const connection = warehouse.db.connection;
   await connection.run(`drop schema if exists ${MODELS_SCHEMA} cascade`);
   await connection.run(`drop schema if exists ${ASSERTIONS_SCHEMA} cascade`);
