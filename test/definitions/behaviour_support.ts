@@ -107,3 +107,49 @@ export async function nextPublishTimes(runEndedAt: number, count: number, widthM
   return Array.from({ length: count }, (_, i) => new Date(from + Math.floor((i * widthMs) / Math.max(count, 1))));
 }
 export const DAY_MS = 86_400_000;
+
+/** A small deterministic pseudo-random generator (mulberry32), for fixtures that are varied but repeatable. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `count` copies with publish times in [from, to] (ms), in publish order: detections repeated (identical
+ * and conflicting copies), some at unknown locations (oid 404), late detections up to 2 days old,
+ * ids around 2^53 and awkward item names.
+ */
+export function sampleCopies(options: { count: number; from: number; to: number; seed: number; prefix?: string }): RawEvent[] {
+  const random = seededRandom(options.seed);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+  const oids = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n];
+  const items = ["car", "bus", "🚗", "x'; --", "é", "e\u0301"];
+  const seen = new Map<bigint, RawEvent>();
+  const copies: RawEvent[] = [];
+  for (let i = 0; i < options.count; i++) {
+    const publish = new Date(Math.round(options.from + ((options.to - options.from) * (i + random())) / options.count));
+    const oid = pick(oids);
+    const earlier = seen.get(oid);
+    const copy: RawEvent =
+      earlier && random() < 0.5
+        ? { ...earlier, message_id: `${options.prefix ?? "s"}${i}`, publish_time: publish }
+        : {
+            message_id: `${options.prefix ?? "s"}${i}`,
+            publish_time: publish,
+            detection_oid: oid,
+            video_camera_oid: pick([1n, 2n, 3n]),
+            geographical_location_oid: pick([1n, 2n, 404n]),
+            item_name: pick(items),
+            timestamp_detected: BigInt(publish.getTime() - pick([0, 1500, 60_000, 2 * DAY_MS])),
+          };
+    if (!earlier) seen.set(oid, copy);
+    copies.push(copy);
+  }
+  return copies.sort((a, b) => a.publish_time.getTime() - b.publish_time.getTime());
+}
