@@ -19,3 +19,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env) {
   }
   return Object.freeze(parsed.data);
 }
+
+/** The environment for components that parse their own (the ingest service's config.ts). */
+export function processEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}

@@ -8,7 +8,9 @@ import { ensureRawTables } from "../runner/raw_tables.ts";
 import { printTopItems, topItemsQuery, writeTopItems, type TopFormat } from "../runner/top.ts";
 import { localVars, locationsFileFor, rawSchemaOf, Transformer, type RunReport } from "../runner/transform.ts";
 import { writeSampleDatasets } from "../simulate/sample_datasets.ts";
-import { DEFAULT_DB, readEnvironment } from "./environment.ts";
+import { DEFAULT_DB, processEnvironment, readEnvironment } from "./environment.ts";
+import { ConfigError, loadConfig } from "../ingest/config.ts";
+import { startService } from "../ingest/service.ts";
 import { actionLine, failureLines, summaryLine } from "./report.ts";
 
 const environment = readEnvironment();
@@ -136,6 +138,28 @@ program
         await printTopItems(db.connection, query, format as "csv" | "json", process.stdout);
       }
     });
+  });
+
+program
+  .command("serve")
+  .description("Run the ingest service (POST /v1/detections). Local mode by default: the DuckDB sink, auth off unless AUTH_TOKENS is set.")
+  .addOption(dbOption())
+  .option("--port <port>", "port to listen on (0 = any free port)", "8080")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .action(async (options) => {
+    let config;
+    try {
+      config = loadConfig({ ...processEnvironment(), SIGHTLINE_LOCAL: "true", PORT: options.port, HOST: options.host, SIGHTLINE_DB: options.db });
+    } catch (error) {
+      if (error instanceof ConfigError) throw new Error(error.message);
+      throw error;
+    }
+    const service = await startService(config);
+    const stop = () => {
+      service.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
   });
 
 program

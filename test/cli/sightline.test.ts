@@ -43,7 +43,7 @@ async function scratch<T = Record<string, unknown>>(sql: string): Promise<T[]> {
 const q = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 describe("sightline --help", () => {
-  it.each(["transform", "load", "top", "sample", "demo"])("documents `%s`", async (command) => {
+  it.each(["transform", "load", "top", "serve", "sample", "demo"])("documents `%s`", async (command) => {
     const result = await sightline([command, "--help"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Usage: sightline ${command} \\[options\\]`));
@@ -52,7 +52,7 @@ describe("sightline --help", () => {
 
   it("lists every command", async () => {
     const result = await sightline(["--help"]);
-    for (const command of ["transform", "load", "top", "sample", "demo"]) expect(result.stdout).toContain(command);
+    for (const command of ["transform", "load", "top", "serve", "sample", "demo"]) expect(result.stdout).toContain(command);
   });
 });
 

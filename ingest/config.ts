@@ -1,0 +1,54 @@
+// The service's configuration: the environment, checked once at start-up. Every bad variable is
+// reported at once; nothing else in ingest/ reads process.env.
+import { z } from "zod";
+
+const boolean = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    /** Local mode: the DuckDB sink, and auth off unless tokens are given. */
+    SIGHTLINE_LOCAL: boolean.default(false),
+    SINK: z.enum(["duckdb", "pubsub"]).default("pubsub"),
+    SIGHTLINE_DB: z.string().min(1).default("./data/sightline.duckdb"),
+    RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),
+    /** Comma-separated bearer tokens that cameras may present. */
+    AUTH_TOKENS: z.string().default(""),
+    MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
+    /** Request bodies being processed at once, in bytes, before new requests get 503. */
+    MAX_INFLIGHT_BYTES: positiveInt.default(256 * 1024 * 1024),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    GOOGLE_CLOUD_PROJECT: z.string().default(""),
+  })
+  .transform((env) => ({
+    port: env.PORT,
+    host: env.HOST,
+    local: env.SIGHTLINE_LOCAL,
+    sink: env.SIGHTLINE_LOCAL ? ("duckdb" as const) : env.SINK,
+    dbPath: env.SIGHTLINE_DB,
+    rawDataset: env.RAW_DATASET,
+    authTokens: env.AUTH_TOKENS.split(",").map((t) => t.trim()).filter(Boolean),
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    maxInflightBytes: env.MAX_INFLIGHT_BYTES,
+    logLevel: env.LOG_LEVEL,
+    project: env.GOOGLE_CLOUD_PROJECT,
+  }))
+  .refine((config) => config.local || config.authTokens.length > 0, {
+    message: "AUTH_TOKENS is required outside local mode (SIGHTLINE_LOCAL=true): cameras authenticate with a bearer token",
+    path: ["AUTH_TOKENS"],
+  });
+
+export type IngestConfig = Readonly<z.output<typeof schema>>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): IngestConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "environment"}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,145 @@
+// The service on a real loopback port with the real DuckDB sink on a temporary file.
+import { Writable } from "node:stream";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../ingest/config.ts";
+import { createLogger } from "../../ingest/logging.ts";
+import { startService, type Service } from "../../ingest/service.ts";
+
+const TOKEN = "camera-secret-1";
+let dir: string;
+let service: Service;
+const logLines: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "sightline-ingest-"));
+  const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", SIGHTLINE_DB: path.join(dir, "w.duckdb"), AUTH_TOKENS: TOKEN, GOOGLE_CLOUD_PROJECT: "proj" });
+  const sinkStream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  service = await startService(config, { logger: createLogger("info", sinkStream) });
+});
+
+afterAll(async () => {
+  await service.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const good = (id: number | string, item = "car") => ({ detection_oid: id, video_camera_oid: 7, geographical_location_oid: 3, item_name: item, timestamp_detected: 1700000000000 });
+
+async function post(body: string | Buffer, headers: Record<string, string> = {}) {
+  const response = await fetch(`${service.url}/v1/detections`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
+    body,
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function rawRows(where: string) {
+  // The warehouse's own connection, not the sink's: it sees only committed rows.
+  return (await service.database!.connection.runAndReadAll(`select detection_oid::varchar as id, item_name, message_id, publish_time from detections_raw.raw_detection_events where ${where} order by message_id`)).getRowObjectsJson();
+}
+
+describe("POST /v1/detections", () => {
+  it("accepts a JSON array, stores each event once, and answers 202 after the commit", async () => {
+    const result = await post(JSON.stringify([good(101), good(102)]));
+    expect(result).toMatchObject({ status: 202, body: { accepted: 2, rejected: 0, errors: [] } });
+    expect((await rawRows("detection_oid in (101, 102)")).map((r) => r.id)).toEqual(["101", "102"]);
+  });
+
+  it("keeps the valid events of a partly bad batch and reports the others by index, into the dead letters", async () => {
+    const result = await post(JSON.stringify([good(201), { ...good(202), item_name: "" }, good(203), { nope: true }]));
+    expect(result.status).toBe(202);
+    expect(result.body).toMatchObject({ accepted: 2, rejected: 2 });
+    expect(result.body.errors).toEqual([
+      { index: 1, reason: "item_name: must not be empty" },
+      { index: 3, reason: expect.stringContaining("detection_oid: is required") },
+    ]);
+    expect((await rawRows("detection_oid between 201 and 203")).map((r) => r.id)).toEqual(["201", "203"]);
+  });
+
+  it("takes NDJSON, ids beyond 2^53 as strings, and unicode or SQL-hostile names verbatim", async () => {
+    const hostile = `Robert'); DROP TABLE detections;-- ☃ e\u0301 😀 \\ "q"`;
+    const body = [good("9223372036854775807", hostile), good("9007199254740993")].map((e) => JSON.stringify(e)).join("\n");
+    const result = await post(body, { "content-type": "application/x-ndjson" });
+    expect(result.body).toMatchObject({ accepted: 2, rejected: 0 });
+    const rows = await rawRows("detection_oid in (9223372036854775807, 9007199254740993)");
+    expect(rows.map((r) => [r.id, r.item_name])).toEqual([["9223372036854775807", hostile], ["9007199254740993", "car"]]);
+  });
+
+  it.each([
+    ["a malformed body", "[{", {}, 400, /not valid JSON/],
+    ["an object instead of an array", '{"detection_oid":1}', {}, 400, /must be a JSON array/],
+    ["invalid UTF-8", Buffer.from([0x5b, 0xff, 0x5d]), {}, 400, /not valid UTF-8/],
+    ["another content type", "[]", { "content-type": "text/plain" }, 415, /Content-Type must be application\/json/],
+    ["no token", "[]", { authorization: "" }, 401, /bearer token/],
+    ["a wrong token", "[]", { authorization: "Bearer camera-secret-2" }, 401, /bearer token/],
+    ["10,001 events", JSON.stringify(Array(10_001).fill(good(1))), {}, 413, /at most 10,000 events/],
+    ["a body over 8 MiB", `[${" ".repeat(8 * 1024 * 1024)}]`, {}, 413, /limit of|the limit is/],
+  ])("answers %s with a clear JSON error", async (_name, body, headers, status, message) => {
+    const result = await post(body as string, headers as Record<string, string>);
+    expect(result.status).toBe(status);
+    expect(result.body.error).toMatch(message);
+  });
+
+  it("stores nothing from a request it refused", async () => {
+    await post(JSON.stringify([good(301)]), { authorization: "Bearer wrong" });
+    await post(JSON.stringify([good(302)]), { "content-type": "text/csv" });
+    expect(await rawRows("detection_oid in (301, 302)")).toEqual([]);
+  });
+
+  it("gives every event its own message id and each commit a later publish_time", async () => {
+    await post(JSON.stringify([good(401), good(401)]));
+    await post(JSON.stringify([good(402)]));
+    const rows = await rawRows("detection_oid in (401, 402)");
+    expect(new Set(rows.map((r) => r.message_id)).size).toBe(3);
+    const first = rows.filter((r) => r.id === "401").map((r) => String(r.publish_time));
+    const second = String(rows.find((r) => r.id === "402")!.publish_time);
+    expect(second > first[0]!).toBe(true);
+  });
+});
+
+describe("health, readiness, metrics and logs", () => {
+  it("serves /health and /ready (and the z aliases locally)", async () => {
+    for (const route of ["/health", "/healthz"]) expect((await fetch(`${service.url}${route}`)).status).toBe(200);
+    for (const route of ["/ready", "/readyz"]) expect(await (await fetch(`${service.url}${route}`)).json()).toEqual({ status: "ready", sink: "duckdb" });
+  });
+
+  it("counts accepted and rejected events by reason in Prometheus format", async () => {
+    await post(JSON.stringify([good(501), { ...good(502), video_camera_oid: 1.5 }]));
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    expect(Number(/^sightline_events_accepted_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^sightline_events_rejected_total\{reason="video_camera_oid"\} [1-9]/m);
+    expect(text).toMatch(/^sightline_request_duration_seconds_bucket\{le="0.1",route="\/v1\/detections",status="202"\} [1-9]/m);
+    expect(text).toMatch(/^sightline_sink_batch_events_count [1-9]/m);
+  });
+
+  it("logs each request in Cloud Logging's shape with its trace, and never the payload or the token", async () => {
+    const trace = "0123456789abcdef0123456789abcdef";
+    await post(JSON.stringify([good(601, "secret-item-name")]), { "x-cloud-trace-context": `${trace}/1;o=1` });
+    const line = logLines.find((l) => l["logging.googleapis.com/trace"] === `projects/proj/traces/${trace}`);
+    expect(line).toMatchObject({ severity: "INFO", message: "request", httpRequest: { requestMethod: "POST", status: 202 } });
+    const all = JSON.stringify(logLines);
+    expect(all).not.toContain("secret-item-name");
+    expect(all).not.toContain(TOKEN);
+  });
+});
+
+describe("configuration", () => {
+  it("lists every bad variable at once", () => {
+    expect(() => loadConfig({ PORT: "http", SINK: "kafka", MAX_BODY_BYTES: "-1" })).toThrow(
+      /PORT: .*\n.*SINK: .*\n.*MAX_BODY_BYTES: /
+    );
+  });
+
+  it("requires tokens outside local mode and not in it", () => {
+    expect(() => loadConfig({})).toThrow(/AUTH_TOKENS is required outside local mode/);
+    expect(loadConfig({ SIGHTLINE_LOCAL: "true" })).toMatchObject({ sink: "duckdb", authTokens: [] });
+  });
+});
