@@ -21,6 +21,9 @@ const schema = z
     MAX_INFLIGHT_BYTES: positiveInt.default(256 * 1024 * 1024),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     GOOGLE_CLOUD_PROJECT: z.string().default(""),
+    PUBSUB_TOPIC: z.string().min(1).default("raw-detections"),
+    PUBSUB_DEAD_LETTER_TOPIC: z.string().min(1).default("ingest-dead-letters"),
+    PUBLISH_TIMEOUT_MS: positiveInt.default(5_000),
   })
   .transform((env) => ({
     port: env.PORT,
@@ -34,7 +37,14 @@ const schema = z
     maxInflightBytes: env.MAX_INFLIGHT_BYTES,
     logLevel: env.LOG_LEVEL,
     project: env.GOOGLE_CLOUD_PROJECT,
+    topic: env.PUBSUB_TOPIC,
+    deadLetterTopic: env.PUBSUB_DEAD_LETTER_TOPIC,
+    publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,
   }))
+  .refine((config) => config.sink !== "pubsub" || config.project.length > 0, {
+    message: "GOOGLE_CLOUD_PROJECT is required with the pubsub sink",
+    path: ["GOOGLE_CLOUD_PROJECT"],
+  })
   .refine((config) => config.local || config.authTokens.length > 0, {
     message: "AUTH_TOKENS is required outside local mode (SIGHTLINE_LOCAL=true): cameras authenticate with a bearer token",
     path: ["AUTH_TOKENS"],

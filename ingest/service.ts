@@ -2,13 +2,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { openDatabase, type Database } from "../runner/database.ts";
-import { ensureRawTables } from "../runner/raw_tables.ts";
+import type { Database } from "../runner/database.ts";
 import { createApp, type App } from "./app.ts";
 import type { IngestConfig } from "./config.ts";
 import { createLogger } from "./logging.ts";
 import { createMetrics } from "./metrics.ts";
-import { DuckdbSink } from "./sinks/duckdb.ts";
 import type { Sink } from "./sinks/sink.ts";
 
 export interface Service {
@@ -34,7 +32,11 @@ export async function startService(config: IngestConfig, options: ServiceOptions
   const metrics = createMetrics();
   let database: Database | undefined;
   let sink: Sink;
+  // Each sink's dependencies load only when it is chosen: the Cloud Run image carries no DuckDB.
   if (config.sink === "duckdb") {
+    const { openDatabase } = await import("../runner/database.ts");
+    const { ensureRawTables } = await import("../runner/raw_tables.ts");
+    const { DuckdbSink } = await import("./sinks/duckdb.ts");
     database = options.database ?? (await openDatabase(config.dbPath));
     await ensureRawTables(database.connection, config.rawDataset);
     sink = new DuckdbSink(await database.instance.connect(), {
@@ -42,7 +44,15 @@ export async function startService(config: IngestConfig, options: ServiceOptions
       onCommit: (events) => metrics.sinkBatchEvents.observe(events),
     });
   } else {
-    throw new Error("the pubsub sink is not built yet: run with SIGHTLINE_LOCAL=true (or SINK=duckdb)");
+    const { PubsubSink } = await import("./sinks/pubsub.ts");
+    sink = new PubsubSink({
+      projectId: config.project,
+      topic: config.topic,
+      deadLetterTopic: config.deadLetterTopic,
+      maxInflightBytes: config.maxInflightBytes,
+      publishTimeoutMs: config.publishTimeoutMs,
+      onPublish: (messages) => metrics.sinkBatchEvents.observe(messages),
+    });
   }
   const app = createApp({ config, sink, logger, metrics });
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, app.handler);
