@@ -64,8 +64,9 @@ describe("pipeline_quality_hourly: received, unique, duplicates, conflicts, unkn
   let recentPublish = 0;
 
   it("counts each publish hour, and leaves rows younger than the late-arrival margin for the next run", async () => {
-    // a row published 8 s ago: detection_events takes it, the quality window (ending 10 s ago) does not yet
-    recentPublish = Date.now() - 8_000;
+    // a row published 6 s ago: detection_events takes it, the quality window (ending 10 s ago) does not
+    // yet (the run reaches pipeline_quality_hourly well within the 4 s left)
+    recentPublish = Date.now() - 6_000;
     const recent = detected(new Date(recentPublish), 700);
     copies.push(...run1, recent);
     invalid.push(...run1Invalid);
