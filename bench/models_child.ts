@@ -1,0 +1,90 @@
+// One measured process of the models benchmark (bench/models.ts starts it, so peak RSS is its own).
+//   full-refresh DB                     time transformer.run({ fullRefresh: true }) (models and assertions)
+//   build DB HOURS MEMORY_LIMIT         generate HOURS of history and full-refresh it (setup, timed too)
+//   incremental DB REPS                 warm-up + REPS x (append 10 s at 10k/s, time the models-only run),
+//                                       then time the assertions once
+// The last stdout line is the JSON result.
+import { readFileSync } from "node:fs";
+import { openDatabase } from "../runner/database.ts";
+import { executeActions, type ActionResult } from "../runner/execute.ts";
+import { actionsInOrder } from "../runner/graph.ts";
+import { Transformer, type RunReport } from "../runner/transform.ts";
+import { appendStream, generateHistory } from "./generate.ts";
+
+function vmHwmKb(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return match ? Number(match[1]) : NaN;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function summary(report: RunReport) {
+  const failed = report.actions.filter((a) => a.status !== "ok");
+  if (failed.length) throw new Error(`run failed: ${failed.map((a) => a.error ?? a.name).join("; ")}`);
+  return {
+    durationMs: report.durationMs,
+    compiled: report.compiled,
+    actions: report.actions.map((a) => ({ name: a.name, kind: a.kind, mode: a.mode, durationMs: a.durationMs, rowsChanged: a.rowsChanged, rows: a.rows })),
+  };
+}
+
+const [mode, dbPath, arg1, arg2] = process.argv.slice(2);
+if (!mode || !dbPath) throw new Error("usage: models_child.ts full-refresh|build|incremental DB ...");
+
+let result: unknown;
+if (mode === "build") {
+  const hours = Number(arg1);
+  const generated = await generateHistory(dbPath, { hours, memoryLimit: arg2 ?? "8GB", log });
+  log(`generated ${generated.batch.rows} rows in ${(generated.durationMs / 1000).toFixed(1)} s`);
+  const db = await openDatabase(dbPath, { memoryLimit: arg2 ?? "8GB" });
+  const transformer = new Transformer(db);
+  await transformer.graph();
+  const report = await transformer.run({ fullRefresh: true, selection: { includeAssertions: false } });
+  db.close();
+  log(`full refresh in ${(report.durationMs / 1000).toFixed(1)} s`);
+  result = { mode, hours, rawRows: Number(generated.batch.rows), generateMs: generated.durationMs, fullRefresh: summary(report), maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() };
+} else if (mode === "full-refresh") {
+  const db = await openDatabase(dbPath);
+  const transformer = new Transformer(db);
+  const compileStarted = performance.now();
+  await transformer.graph();
+  const compileMs = performance.now() - compileStarted;
+  const report = await transformer.run({ fullRefresh: true });
+  db.close();
+  result = { mode, compileMs, ...summary(report), maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() };
+} else if (mode === "incremental") {
+  const reps = Number(arg1 ?? 5);
+  const db = await openDatabase(dbPath);
+  const transformer = new Transformer(db);
+  const { graph } = await transformer.graph();
+  const models = { selection: { includeAssertions: false } };
+  const rawRows = async () => Number((await db.connection.runAndReadAll("select count(*) as n from detections_raw.raw_detection_events")).getRowObjectsJS()[0]!.n);
+  // Catch up whatever happened between the history build and now (not measured).
+  const catchUp = summary(await transformer.run(models));
+  const runs: { append: { rows: number; ms: number; first: string; last: string }; run: ReturnType<typeof summary> }[] = [];
+  for (let rep = 0; rep <= reps; rep++) {
+    const appended = await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
+    const run = summary(await transformer.run(models));
+    const entry = { append: { rows: Number(appended.batch.rows), ms: appended.durationMs, first: appended.firstPublish.toISOString(), last: appended.lastPublish.toISOString() }, run };
+    log(`${rep === 0 ? "warm-up" : `rep ${rep}`}: models ${run.durationMs.toFixed(0)} ms (append ${appended.durationMs.toFixed(0)} ms)`);
+    if (rep > 0) runs.push(entry);
+  }
+  const assertionActions = actionsInOrder(graph).filter((a) => a.kind === "assertion");
+  const assertionsStarted = performance.now();
+  const assertionResults: ActionResult[] = await executeActions(db.connection, assertionActions);
+  const assertionsMs = performance.now() - assertionsStarted;
+  log(`assertions: ${assertionsMs.toFixed(0)} ms, ${assertionResults.filter((a) => a.status !== "ok").length} not ok`);
+  result = {
+    mode,
+    rawRowsAfter: await rawRows(),
+    catchUpMs: catchUp.durationMs,
+    runs,
+    assertions: { durationMs: assertionsMs, actions: assertionResults.map((a) => ({ name: a.name, status: a.status, durationMs: a.durationMs, error: a.error })) },
+    maxRssKb: process.resourceUsage().maxRSS,
+    vmHwmKb: vmHwmKb(),
+  };
+  db.close();
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);

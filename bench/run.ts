@@ -1,0 +1,22 @@
+// `npm run bench` runs every benchmark; `npm run bench -- NAME [options]` runs one.
+// Each benchmark is a module with `main(args)`; add new ones to this registry.
+const benches: Record<string, { about: string; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
+  models: { about: "full refresh (36 M raw rows) and incremental runs of the Dataform models on DuckDB", load: () => import("./models.ts") },
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (name === "--help" || name === "-h") {
+  for (const [key, bench] of Object.entries(benches)) console.log(`${key.padEnd(12)} ${bench.about}`);
+  process.exit(0);
+}
+const selected = name && !name.startsWith("-") ? [name] : Object.keys(benches);
+const rest = name && !name.startsWith("-") ? args : process.argv.slice(2);
+for (const key of selected) {
+  const bench = benches[key];
+  if (!bench) {
+    console.error(`unknown benchmark "${key}"; known: ${Object.keys(benches).join(", ")}`);
+    process.exit(2);
+  }
+  console.log(`# bench ${key}`);
+  await (await bench.load()).main(rest);
+}
