@@ -43,8 +43,13 @@ async function runScript(connection: DuckDBConnection, scripts: string[]): Promi
     const statements = await connection.extractStatements(script);
     for (let index = 0; index < statements.count; index++) {
       const prepared = await statements.prepare(index);
-      const result = await prepared.run();
-      changed = result.rowsChanged;
+      try {
+        changed = (await prepared.run()).rowsChanged;
+      } finally {
+        // Free DuckDB's side now: left to the garbage collector, each run's statements pile up in
+        // DuckDB's memory (megabytes a run) until a long-lived runner hits its memory limit.
+        prepared.destroySync();
+      }
     }
   }
   return changed;
