@@ -25,6 +25,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** An already open local warehouse (the local stack shares one DuckDB file between its parts). */
   database?: Database;
+  /** A sink built by the caller instead of the configured one (benchmarks measure the HTTP ceiling). */
+  sink?: Sink;
 }
 
 export async function startService(config: IngestConfig, options: ServiceOptions = {}): Promise<Service> {
@@ -33,7 +35,9 @@ export async function startService(config: IngestConfig, options: ServiceOptions
   let database: Database | undefined;
   let sink: Sink;
   // Each sink's dependencies load only when it is chosen: the Cloud Run image carries no DuckDB.
-  if (config.sink === "duckdb") {
+  if (options.sink) {
+    sink = options.sink;
+  } else if (config.sink === "duckdb") {
     const { openDatabase } = await import("../runner/database.ts");
     const { ensureRawTables } = await import("../runner/raw_tables.ts");
     const { DuckdbSink } = await import("./sinks/duckdb.ts");
@@ -70,7 +74,13 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     (closing ??= (async () => {
       app.setDraining(true);
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Keep-alive sockets become idle as their last responses go out: close them as they do,
+        // instead of waiting for the keep-alive timeout.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await sink.close();

@@ -143,3 +143,38 @@ describe("configuration", () => {
     expect(loadConfig({ SIGHTLINE_LOCAL: "true" })).toMatchObject({ sink: "duckdb", authTokens: [] });
   });
 });
+
+describe("overload", () => {
+  it("sheds load with 503 and Retry-After while too many bytes are in flight, and recovers", async () => {
+    // A sink that holds writes until released stands in for a slow Pub/Sub: what is under test is the
+    // service's bound on bytes in flight.
+    const held: (() => void)[] = [];
+    const slowSink = {
+      name: "slow",
+      isReady: () => true,
+      close: async () => {},
+      write: (events: unknown[]) => new Promise<{ messageIds: string[] }>((resolve) => held.push(() => resolve({ messageIds: events.map(() => "x") }))),
+    };
+    const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", MAX_INFLIGHT_BYTES: String(100 * 1024) });
+    const slow = await startService(config, { logger: createLogger("silent"), sink: slowSink });
+    try {
+      const body = JSON.stringify(Array.from({ length: 700 }, (_, i) => good(i)));
+      expect(body.length).toBeGreaterThan(60 * 1024);
+      const send = () => fetch(`${slow.url}/v1/detections`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const first = send();
+      while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const shed = await send();
+      expect(shed.status).toBe(503);
+      expect(shed.headers.get("retry-after")).toBe("1");
+      expect(((await shed.json()) as { error: string }).error).toMatch(/at capacity/);
+      held.shift()!();
+      expect((await first).status).toBe(202);
+      const later = send();
+      while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      held.shift()!();
+      expect((await later).status).toBe(202);
+    } finally {
+      await slow.close();
+    }
+  });
+});

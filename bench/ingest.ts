@@ -1,0 +1,177 @@
+// Ingest benchmarks, measured in one run on this machine: (a) the ceiling, HTTP + parse + validate with
+// no sink; (b) the durable DuckDB sink; (d) the pubsub sink on the Pub/Sub emulator (events/s per core
+// of service CPU); and acknowledgement latency at a fixed 100,000 events/s on the DuckDB sink.
+// The service runs in a child process; the load comes from this one over loopback keep-alive sockets.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface, type Interface } from "node:readline";
+import { PubSub } from "@google-cloud/pubsub";
+import { EMULATOR_LAUNCHER, startEmulator } from "../test/support/pubsub_emulator.ts";
+
+const HERE = import.meta.dirname;
+const BATCH = 500;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  lines: Interface;
+  cpuSeconds(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startServer(kind: string, dbPath: string, env: Record<string, string> = {}): Promise<Server> {
+  const child = spawn(process.execPath, [path.join(HERE, "ingest_server.ts"), kind, dbPath], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const lines = createInterface({ input: child.stdout! });
+  const next = () => new Promise<Record<string, number | string>>((resolve) => lines.once("line", (line) => resolve(JSON.parse(line))));
+  const { url } = (await next()) as { url: string };
+  return {
+    child,
+    url,
+    lines,
+    async cpuSeconds() {
+      child.stdin!.write("cpu\n");
+      return Number((await next()).cpuSeconds);
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.stdin!.write("stop\n");
+      await exited;
+    },
+  };
+}
+
+let nextId = 1;
+function body(): Buffer {
+  const events = [];
+  for (let i = 0; i < BATCH; i++) {
+    const id = nextId++;
+    events.push({ detection_oid: id, video_camera_oid: 1000 + (id % 97), geographical_location_oid: 1 + (id % 10_000), item_name: `item ${id % 300} with a longer descriptive name`, timestamp_detected: 1_763_000_000_000 + id });
+  }
+  return Buffer.from(JSON.stringify(events));
+}
+
+function post(url: URL, agent: Agent, payload: Buffer, token?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: "/v1/detections", method: "POST", agent, headers: { "content-type": "application/json", "content-length": payload.length, ...(token ? { authorization: `Bearer ${token}` } : {}) } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      }
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** Closed loop: `concurrency` requests always in flight for `seconds`. */
+async function throughput(server: Server, seconds: number, concurrency: number, token?: string) {
+  const url = new URL(server.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const bodies = Array.from({ length: 64 }, body);
+  let accepted = 0;
+  let failed = 0;
+  const cpuBefore = await server.cpuSeconds();
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_v, worker) => {
+      let i = worker;
+      while (performance.now() < until) {
+        const status = await post(url, agent, bodies[i++ % bodies.length]!, token);
+        if (status === 202) accepted += BATCH;
+        else failed++;
+      }
+    })
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  agent.destroy();
+  return { eventsPerSecond: accepted / elapsed, eventsPerCpuSecond: accepted / cpu, failedRequests: failed };
+}
+
+/** Open loop: requests start on a fixed schedule whatever the responses do, so queueing shows in latency. */
+async function latencyAtRate(server: Server, eventsPerSecond: number, seconds: number) {
+  const url = new URL(server.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const bodies = Array.from({ length: 64 }, body);
+  const interval = (BATCH / eventsPerSecond) * 1000;
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i * interval < seconds * 1000; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(post(url, agent, bodies[i % bodies.length]!).then((status) => {
+      if (status === 202) latencies.push(performance.now() - due);
+    }));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return { p50: at(0.5), p99: at(0.99), achieved: (latencies.length * BATCH) / seconds };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+function summary(values: number[]) {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length };
+}
+
+async function repeat<T>(label: string, once: () => Promise<T>): Promise<T[]> {
+  await once(); // warm-up
+  const results: T[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    results.push(await once());
+    console.log(`  ${label} run ${i + 1}: ${JSON.stringify(results.at(-1))}`);
+  }
+  return results;
+}
+
+export async function measureIngest() {
+  const dir = await mkdtemp(path.join(tmpdir(), "sightline-bench-ingest-"));
+  const results: Record<string, unknown> = {};
+  try {
+    const ceiling = await startServer("none", path.join(dir, "none.duckdb"));
+    const a = await repeat("ceiling", () => throughput(ceiling, SECONDS, 16));
+    await ceiling.stop();
+    results.ceiling = summary(a.map((r) => r.eventsPerSecond));
+
+    const duck = await startServer("duckdb", path.join(dir, "w.duckdb"));
+    const b = await repeat("duckdb", () => throughput(duck, SECONDS, 16));
+    results.duckdb = summary(b.map((r) => r.eventsPerSecond));
+    const l = await repeat("latency@100k", () => latencyAtRate(duck, 100_000, SECONDS));
+    results.latencyAt100k = { p50: summary(l.map((r) => r.p50)), p99: summary(l.map((r) => r.p99)), achieved: summary(l.map((r) => r.achieved)) };
+    await duck.stop();
+
+    if (EMULATOR_LAUNCHER) {
+      const emulator = await startEmulator();
+      const admin = new PubSub({ projectId: "sightline-bench", apiEndpoint: emulator.host });
+      process.env.PUBSUB_EMULATOR_HOST = emulator.host;
+      await admin.createTopic("raw-detections");
+      await admin.createTopic("ingest-dead-letters");
+      const pubsub = await startServer("pubsub", "", { PUBSUB_EMULATOR_HOST: emulator.host, METADATA_SERVER_DETECTION: "none" });
+      const d = await repeat("pubsub", () => throughput(pubsub, SECONDS, 16, "bench"));
+      results.pubsub = { eventsPerSecond: summary(d.map((r) => r.eventsPerSecond)), eventsPerCpuSecond: summary(d.map((r) => r.eventsPerCpuSecond)) };
+      await pubsub.stop();
+      await admin.close();
+      await emulator.stop();
+    } else {
+      results.pubsub = "skipped: the Pub/Sub emulator is not installed";
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+export async function main(_args: string[]): Promise<void> {
+  const results = await measureIngest();
+  console.log(JSON.stringify(results, null, 2));
+}
