@@ -9,7 +9,7 @@ import type { Sink } from "../ingest/sinks/sink.ts";
 const [kind, dbPath] = process.argv.slice(2);
 
 /** Accepts everything at once: what the service costs without any sink. */
-const noSink: Sink = { name: "none", write: async (events) => ({ messageIds: events.map(() => "") }), isReady: () => true, close: async () => {} };
+const noSink: Sink = { name: "none", write: async (events) => ({ written: events.length }), isReady: () => true, close: async () => {} };
 
 const env: Record<string, string> =
   kind === "pubsub"

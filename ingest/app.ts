@@ -98,7 +98,7 @@ export function createApp({ config, sink, logger, metrics }: AppDependencies): A
       const body = await readBody(req, config.maxBodyBytes);
       const batch = parseBody(contentType, body);
       const started = performance.now();
-      await sink.write(batch.events, batch.rejections);
+      await sink.write(batch.events, batch.rejections, batch.source);
       metrics.sinkSeconds.observe((performance.now() - started) / 1000);
       metrics.eventsAccepted.inc(batch.events.length);
       for (const r of batch.rejections) metrics.eventsRejected.inc({ reason: rejectionLabel(r.reason) });

@@ -11,9 +11,16 @@ export interface Rejection {
   data: string;
 }
 
+/** The body as received, in one of the two formats. */
+export interface BatchSource {
+  text: string;
+  format: "array" | "ndjson";
+}
+
 export interface ValidatedBatch {
   events: DetectionEvent[];
   rejections: Rejection[];
+  source: BatchSource;
 }
 
 /** A problem with the body as a whole: it maps to one HTTP status and message. */
@@ -29,7 +36,7 @@ function tooMany(count: number): BatchError {
   return new BatchError(413, `a request holds at most ${MAX_EVENTS_PER_REQUEST.toLocaleString("en")} events, this one has ${count.toLocaleString("en")}: split it`);
 }
 
-function validate(items: { value: unknown; data: string; parseError?: string }[]): ValidatedBatch {
+function validate(items: { value: unknown; data: string; parseError?: string }[], source: BatchSource): ValidatedBatch {
   const events: DetectionEvent[] = [];
   const rejections: Rejection[] = [];
   items.forEach((item, index) => {
@@ -41,7 +48,7 @@ function validate(items: { value: unknown; data: string; parseError?: string }[]
     if (parsed.success) events.push(parsed.data);
     else rejections.push({ index, reason: describeIssues(parsed.error), data: item.data });
   });
-  return { events, rejections };
+  return { events, rejections, source };
 }
 
 /** application/json: the body is one JSON array of events. */
@@ -55,7 +62,7 @@ export function parseJsonArray(body: string): ValidatedBatch {
   if (!Array.isArray(value)) throw new BatchError(400, "the body must be a JSON array of events (or NDJSON with Content-Type: application/x-ndjson)");
   if (value.length === 0) throw new BatchError(400, "the body is an empty array: send at least one event");
   if (value.length > MAX_EVENTS_PER_REQUEST) throw tooMany(value.length);
-  return validate(value.map((event) => ({ value: event, data: JSON.stringify(event) ?? String(event) })));
+  return validate(value.map((event) => ({ value: event, data: JSON.stringify(event) ?? String(event) })), { text: body, format: "array" });
 }
 
 /** application/x-ndjson: one event per line; a line that is not JSON rejects that event only. */
@@ -70,6 +77,7 @@ export function parseNdjson(body: string): ValidatedBatch {
       } catch (error) {
         return { value: undefined, data: line, parseError: `this line is not valid JSON: ${(error as Error).message}` };
       }
-    })
+    }),
+    { text: body, format: "ndjson" }
   );
 }

@@ -1,10 +1,15 @@
 // The embedded sink: the raw table in a DuckDB file, with exactly the columns a BigQuery subscription
 // with write_metadata writes. Requests are committed in groups (one WAL fsync per group, not per
-// request), and each group is handed to DuckDB as one JSON document that DuckDB parses and inserts on
-// its own threads, so the event loop only serialises.
+// request). The bodies themselves are handed to DuckDB: each request's JSON goes to a file as it came
+// (or, when some of its events were rejected, the valid ones re-serialised) and one INSERT … FROM
+// read_json parses the whole group on DuckDB's threads, so the event loop does almost no work per event.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { Rejection } from "../batch.ts";
+import type { BatchSource, Rejection } from "../batch.ts";
 import type { DetectionEvent } from "../event.ts";
 import { qualifiedName } from "../../runner/database.ts";
 import { INVALID_EVENTS_TABLE, RAW_EVENTS_TABLE } from "../../runner/raw_tables.ts";
@@ -24,12 +29,16 @@ export interface DuckdbSinkOptions {
 interface Pending {
   events: DetectionEvent[];
   rejections: Rejection[];
+  source?: BatchSource;
   resolve: (receipt: SinkReceipt) => void;
   reject: (error: Error) => void;
 }
 
-const EVENT_STRUCTURE = `'[{"m":"VARCHAR","d":"BIGINT","c":"BIGINT","l":"BIGINT","i":"VARCHAR","t":"BIGINT"}]'`;
+const EVENT_COLUMNS =
+  "columns = {detection_oid: 'BIGINT', video_camera_oid: 'BIGINT', geographical_location_oid: 'BIGINT', item_name: 'VARCHAR', timestamp_detected: 'BIGINT'}";
 const DEAD_STRUCTURE = `'[{"m":"VARCHAR","r":"VARCHAR","x":"BIGINT","a":"VARCHAR"}]'`;
+
+const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 function sqlTimestamp(micros: bigint): string {
   const date = new Date(Number(micros / 1000n));
@@ -37,12 +46,24 @@ function sqlTimestamp(micros: bigint): string {
   return `TIMESTAMP '${date.toISOString().slice(0, 19).replace("T", " ")}.${fraction}'`;
 }
 
+/** The validated events as a JSON array, ids as decimal strings so nothing is rounded. */
+function serialize(events: DetectionEvent[]): string {
+  return `[${events
+    .map(
+      (e) =>
+        `{"detection_oid":"${e.detection_oid}","video_camera_oid":"${e.video_camera_oid}","geographical_location_oid":"${e.geographical_location_oid}","item_name":${JSON.stringify(e.item_name)},"timestamp_detected":"${e.timestamp_detected}"}`
+    )
+    .join(",")}]`;
+}
+
 export class DuckdbSink implements Sink {
   readonly name = "duckdb";
   private readonly connection: DuckDBConnection;
   private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit">> & Pick<DuckdbSinkOptions, "onCommit">;
   private readonly idPrefix = randomBytes(6).toString("hex");
+  private readonly spool = mkdtempSync(path.join(tmpdir(), "sightline-sink-"));
   private sequence = 0;
+  private groups = 0;
   private lastPublishMicros = 0n;
   private queue: Pending[] = [];
   private pendingEvents = 0;
@@ -52,25 +73,20 @@ export class DuckdbSink implements Sink {
 
   constructor(connection: DuckDBConnection, options: DuckdbSinkOptions) {
     this.connection = connection;
-    this.options = {
-      subscriptionName: "sightline-local",
-      maxGroupEvents: 50_000,
-      maxPendingEvents: 200_000,
-      ...options,
-    };
+    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, ...options };
   }
 
   isReady(): boolean {
     return !this.closed && !this.failing;
   }
 
-  write(events: DetectionEvent[], rejections: Rejection[]): Promise<SinkReceipt> {
+  write(events: DetectionEvent[], rejections: Rejection[], source?: BatchSource): Promise<SinkReceipt> {
     if (this.closed) return Promise.reject(new SinkUnavailableError("the service is shutting down"));
     if (this.pendingEvents + events.length > this.options.maxPendingEvents) {
       return Promise.reject(new SinkUnavailableError(`the local sink has ${this.pendingEvents} events waiting to be written; retry shortly`));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, rejections, resolve, reject });
+      this.queue.push({ events, rejections, source, resolve, reject });
       this.pendingEvents += events.length;
       this.kick();
     });
@@ -79,6 +95,7 @@ export class DuckdbSink implements Sink {
   async close(): Promise<void> {
     this.closed = true;
     while (this.writing) await this.writing;
+    rmSync(this.spool, { recursive: true, force: true });
   }
 
   private kick(): void {
@@ -100,7 +117,14 @@ export class DuckdbSink implements Sink {
         size += next.events.length;
       }
       try {
-        const receipts = await this.commit(group);
+        let receipts: SinkReceipt[];
+        try {
+          receipts = await this.commit(group, true);
+        } catch {
+          // DuckDB read a body differently from the validator (e.g. a repeated key): store the
+          // validated events instead, which is what the client was told it sent.
+          receipts = await this.commit(group, false);
+        }
         this.failing = undefined;
         group.forEach((pending, index) => pending.resolve(receipts[index]!));
       } catch (error) {
@@ -113,44 +137,46 @@ export class DuckdbSink implements Sink {
     }
   }
 
-  private nextId(): string {
-    this.sequence += 1;
-    return `${this.idPrefix}-${this.sequence.toString(36)}`;
-  }
-
-  private async commit(group: Pending[]): Promise<SinkReceipt[]> {
+  private async commit(group: Pending[], passThrough: boolean): Promise<SinkReceipt[]> {
     const started = performance.now();
+    const groupId = ++this.groups;
+    const arrays: string[] = [];
+    const lines: string[] = [];
     const receipts: SinkReceipt[] = [];
-    const events: string[] = [];
     const dead: string[] = [];
-    for (const pending of group) {
-      const messageIds: string[] = [];
-      for (const e of pending.events) {
-        const id = this.nextId();
-        messageIds.push(id);
-        events.push(
-          `{"m":"${id}","d":"${e.detection_oid}","c":"${e.video_camera_oid}","l":"${e.geographical_location_oid}","i":${JSON.stringify(e.item_name)},"t":"${e.timestamp_detected}"}`
-        );
+    let sequence = this.sequence;
+    let written = 0;
+    const writes: Promise<void>[] = [];
+    group.forEach((pending, index) => {
+      if (pending.events.length > 0) {
+        const file = path.join(this.spool, `${groupId}-${index}.json`);
+        const asIs = passThrough && pending.rejections.length === 0 && pending.source;
+        writes.push(writeFile(file, asIs ? pending.source!.text : serialize(pending.events)));
+        (asIs && pending.source!.format === "ndjson" ? lines : arrays).push(file);
+        written += pending.events.length;
       }
-      for (const r of pending.rejections) {
-        dead.push(JSON.stringify({ m: this.nextId(), r: r.reason, x: r.index, a: r.data }));
-      }
-      receipts.push({ messageIds });
-    }
+      receipts.push({ written: pending.events.length });
+      for (const r of pending.rejections) dead.push(JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason, x: r.index, a: r.data }));
+    });
+    await Promise.all(writes);
     // publish_time is the commit's time, strictly increasing across commits, like Pub/Sub's.
     const nowMicros = BigInt(Date.now()) * 1000n;
     this.lastPublishMicros = nowMicros > this.lastPublishMicros ? nowMicros : this.lastPublishMicros + 1n;
     const publishTime = sqlTimestamp(this.lastPublishMicros);
-    const subscription = `'${this.options.subscriptionName.replace(/'/g, "''")}'`;
+    const subscription = sqlString(this.options.subscriptionName);
+    const sources = [
+      arrays.length ? `select * from read_json([${arrays.map(sqlString).join(", ")}], format = 'array', ${EVENT_COLUMNS})` : "",
+      lines.length ? `select * from read_json([${lines.map(sqlString).join(", ")}], format = 'newline_delimited', ${EVENT_COLUMNS})` : "",
+    ].filter(Boolean);
     const { rawSchema } = this.options;
     await this.connection.run("begin transaction");
     try {
-      if (events.length > 0) {
+      if (sources.length > 0) {
         await this.connection.run(
           `insert into ${qualifiedName(rawSchema, RAW_EVENTS_TABLE)}
-           select ${subscription}, e.m, ${publishTime}, null, e.d, e.c, e.l, e.i, e.t
-           from (select unnest(from_json($1::json, ${EVENT_STRUCTURE})) as e)`,
-          [`[${events.join(",")}]`]
+           select ${subscription}, '${this.idPrefix}-' || (${sequence} + row_number() over ()), ${publishTime}, null,
+             detection_oid, video_camera_oid, geographical_location_oid, item_name, timestamp_detected
+           from (${sources.join(" union all ")})`
         );
       }
       if (dead.length > 0) {
@@ -165,8 +191,11 @@ export class DuckdbSink implements Sink {
     } catch (error) {
       await this.connection.run("rollback").catch(() => undefined);
       throw error;
+    } finally {
+      for (const file of [...arrays, ...lines]) rmSync(file, { force: true });
     }
-    this.options.onCommit?.(events.length, dead.length, (performance.now() - started) / 1000);
+    this.sequence = sequence + written;
+    this.options.onCommit?.(written, dead.length, (performance.now() - started) / 1000);
     return receipts;
   }
 }

@@ -75,7 +75,7 @@ export class PubsubSink implements Sink {
       });
       const [messageIds] = await Promise.race([publishes, deadline]);
       this.options.onPublish?.(bodies.length + rejections.length, (performance.now() - started) / 1000);
-      return { messageIds };
+      return { written: messageIds.length };
     } catch (error) {
       throw new SinkUnavailableError(`Pub/Sub did not acknowledge the events: ${(error as Error).message.split("\n")[0]}`, 2);
     } finally {

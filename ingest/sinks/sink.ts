@@ -1,17 +1,20 @@
 // Where accepted events go. A sink resolves only once the events are durable (Pub/Sub acknowledged
 // the publish; a DuckDB transaction committed), so the service can answer 202 knowing nothing is lost.
 import type { DetectionEvent } from "../event.ts";
-import type { Rejection } from "../batch.ts";
+import type { BatchSource, Rejection } from "../batch.ts";
 
 export interface SinkReceipt {
-  /** One id per accepted event, in order: Pub/Sub message ids, or the local sink's own. */
-  messageIds: string[];
+  /** Events made durable. */
+  written: number;
 }
 
 export interface Sink {
   readonly name: string;
-  /** Writes the valid events and the dead letters of one request; resolves when both are durable. */
-  write(events: DetectionEvent[], rejections: Rejection[]): Promise<SinkReceipt>;
+  /**
+   * Writes the valid events and the dead letters of one request; resolves when both are durable.
+   * `source` is the body as received, which a sink may store as it is when every event in it is valid.
+   */
+  write(events: DetectionEvent[], rejections: Rejection[], source?: BatchSource): Promise<SinkReceipt>;
   /** False while the sink cannot take writes (not started, failing, closing). */
   isReady(): boolean;
   /** Writes what is pending, then stops accepting. */
@@ -25,9 +28,4 @@ export class SinkUnavailableError extends Error {
     super(message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
-}
-
-/** JSON for an event with int64 values as decimal strings, so nothing is rounded on the way. */
-export function eventJson(event: DetectionEvent): string {
-  return JSON.stringify(event, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
 }

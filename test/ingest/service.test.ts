@@ -73,6 +73,27 @@ describe("POST /v1/detections", () => {
     expect(rows.map((r) => [r.id, r.item_name])).toEqual([["9223372036854775807", hostile], ["9007199254740993", "car"]]);
   });
 
+  it("stores what the validator read when DuckDB would read the body differently (a repeated key)", async () => {
+    const body = '[{"detection_oid":801,"detection_oid":802,"video_camera_oid":7,"geographical_location_oid":3,"item_name":"car","timestamp_detected":1}]';
+    const result = await post(body);
+    expect(result.body).toMatchObject({ accepted: 1, rejected: 0 });
+    expect((await rawRows("detection_oid in (801, 802)")).map((r) => r.id)).toEqual(["802"]);
+  });
+
+  it("commits concurrent arrays, NDJSON and partly rejected batches together, each event once", async () => {
+    const ids = (from: number) => Array.from({ length: 50 }, (_, i) => from + i);
+    const results = await Promise.all([
+      post(JSON.stringify(ids(900).map((id) => good(id)))),
+      post(ids(1000).map((id) => JSON.stringify(good(id))).join("\n"), { "content-type": "application/x-ndjson" }),
+      post(JSON.stringify([...ids(1100).map((id) => good(id)), { ...good(1199), item_name: "" }])),
+      post(JSON.stringify(ids(1200).map((id) => good(String(id), "ü"))))
+    ]);
+    expect(results.map((r) => r.body.accepted)).toEqual([50, 50, 50, 50]);
+    const rows = await rawRows("detection_oid between 900 and 1299");
+    expect(rows.map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual([...ids(900), ...ids(1000), ...ids(1100), ...ids(1200)]);
+    expect(new Set(rows.map((r) => r.message_id)).size).toBe(200);
+  });
+
   it.each([
     ["a malformed body", "[{", {}, 400, /not valid JSON/],
     ["an object instead of an array", '{"detection_oid":1}', {}, 400, /must be a JSON array/],
@@ -153,7 +174,7 @@ describe("overload", () => {
       name: "slow",
       isReady: () => true,
       close: async () => {},
-      write: (events: unknown[]) => new Promise<{ messageIds: string[] }>((resolve) => held.push(() => resolve({ messageIds: events.map(() => "x") }))),
+      write: (events: unknown[]) => new Promise<{ written: number }>((resolve) => held.push(() => resolve({ written: events.length }))),
     };
     const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", MAX_INFLIGHT_BYTES: String(100 * 1024) });
     const slow = await startService(config, { logger: createLogger("silent"), sink: slowSink });
