@@ -1,0 +1,51 @@
+// Where an incremental run spends its time: appends 10 s of the stream (100,000 raw rows) to a benchmark
+// database, then runs the models one by one; for the named ones it times every compiled statement
+// (pre-operations included) and prints EXPLAIN ANALYZE of the write, inside a transaction rolled back
+// before the action really runs.
+//   node bench/profile_models.ts DB ACTION[,ACTION...]      e.g. detection_counts_hourly,top_items_by_location
+import { columnNames, objectType, openDatabase } from "../runner/database.ts";
+import { executeActions } from "../runner/execute.ts";
+import { actionsInOrder } from "../runner/graph.ts";
+import { planTable } from "../runner/statements.ts";
+import { Transformer } from "../runner/transform.ts";
+import { appendStream } from "./generate.ts";
+
+const [dbPath, wanted] = process.argv.slice(2);
+if (!dbPath || !wanted) throw new Error("usage: node bench/profile_models.ts DB ACTION[,ACTION...]");
+const targets = wanted.split(",");
+const db = await openDatabase(dbPath);
+const transformer = new Transformer(db);
+const { graph } = await transformer.graph();
+await transformer.run({ selection: { includeAssertions: false } });
+await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
+const c = db.connection;
+for (const action of actionsInOrder(graph)) {
+  if (action.kind === "assertion") continue;
+  const profiled = action.kind !== "operation" && targets.some((t) => action.name === t || action.name.endsWith(`.${t}`));
+  if (profiled) {
+    const { schema, name } = action.table.target;
+    const existing = await objectType(c, schema, name);
+    const plan = planTable(action.kind, action.table, existing, false, existing === "table" ? await columnNames(c, schema, name) : []);
+    console.log(`\n=== ${action.name} (${plan.mode})`);
+    await c.run("begin transaction");
+    for (const script of plan.sql) {
+      const statements = await c.extractStatements(script);
+      for (let i = 0; i < statements.count; i++) {
+        const prepared = await statements.prepare(i);
+        const started = performance.now();
+        if (/^\s*(merge|insert|create or replace table)/i.test(script) && i === statements.count - 1) {
+          const reader = await c.runAndReadAll(`explain analyze ${script}`);
+          console.log(`--- write statement, EXPLAIN ANALYZE (${(performance.now() - started).toFixed(0)} ms):`);
+          for (const row of reader.getRowObjectsJS()) console.log(String(row.explain_value));
+        } else {
+          await prepared.run();
+          console.log(`--- ${(performance.now() - started).toFixed(0)} ms: ${script.replace(/\s+/g, " ").slice(0, 240)}`);
+        }
+      }
+    }
+    await c.run("rollback");
+  }
+  const [result] = await executeActions(c, [action]);
+  console.log(`${action.name}: ${result!.durationMs.toFixed(0)} ms`);
+}
+db.close();
