@@ -28,6 +28,8 @@ const table = z.object({
   tags: z.array(z.string()).optional(),
   disabled: z.boolean().optional(),
   fileName: z.string(),
+  /** The documented columns (config { columns }); BigQuery checks use them to write the MERGE. */
+  actionDescriptor: z.object({ columns: z.array(z.object({ path: z.array(z.string()) })).optional() }).optional(),
 });
 
 const operation = z.object({
