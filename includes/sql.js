@@ -37,9 +37,10 @@ module.exports = {
   toDouble: (expr) => pick(`CAST(${expr} AS FLOAT64)`, `CAST(${expr} AS DOUBLE)`),
   // Script variables, set in pre_operations and read by the query of the same action:
   // BigQuery runs pre-operations and the statement as one script; DuckDB keeps session variables.
+  // Names get a v_ prefix: in BigQuery a column of the same name would silently win over the variable.
   declare: (name, type, expr) =>
-    pick(`DECLARE ${name} ${type} DEFAULT (${expr});`, `SET VARIABLE ${name} = CAST((${expr}) AS ${type});`),
-  variable: (name) => pick(name, `getvariable('${name}')`),
+    pick(`DECLARE v_${name} ${type} DEFAULT (${expr});`, `SET VARIABLE v_${name} = CAST((${expr}) AS ${type});`),
+  variable: (name) => pick(`v_${name}`, `getvariable('v_${name}')`),
   // Sorted, distinct int64 arrays: the set of cameras behind an hourly count, merged run after run.
   arrayAggDistinct: (expr) =>
     pick(`ARRAY_AGG(DISTINCT ${expr} ORDER BY ${expr})`, `list_sort(list_distinct(list(${expr})))`),

@@ -37,7 +37,7 @@ describe("the BigQuery compile", () => {
     const sql = (name: string, purpose: string) => bigQueryStatements(bigquery).find((s) => s.action === `detections.${name}` && s.purpose === purpose)!.sql;
     expect(sql("detection_events", "incremental full refresh")).toMatch(/partition by DATE\(publish_time\)\ncluster by detection_oid, geographical_location_oid\nOPTIONS\(partition_expiration_days=365\)/);
     expect(sql("detection_events_enriched", "create materialized view")).toMatch(/OPTIONS\(enable_refresh=true, refresh_interval_minutes=1, max_staleness=INTERVAL "0:1:0" HOUR TO SECOND\)/);
-    expect(sql("detection_counts_hourly", "incremental merge")).toMatch(/and DATAFORM_DEST\.detection_hour >= hours_from/);
+    expect(sql("detection_counts_hourly", "incremental merge")).toMatch(/and DATAFORM_DEST\.detection_hour >= v_hours_from/);
   });
 });
 

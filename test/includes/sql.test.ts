@@ -49,8 +49,8 @@ describe("includes/sql.js", () => {
     expect(bigquery.hourOf("ts")).toBe("TIMESTAMP_TRUNC(ts, HOUR)");
     expect(bigquery.secondsBefore("ts", 600)).toBe("TIMESTAMP_SUB(ts, INTERVAL 600 SECOND)");
     expect(bigquery.millisBetween("a", "b")).toBe("TIMESTAMP_DIFF(b, a, MILLISECOND)");
-    expect(bigquery.declare("x", "TIMESTAMP", "select 1")).toBe("DECLARE x TIMESTAMP DEFAULT (select 1);");
-    expect(bigquery.variable("x")).toBe("x");
+    expect(bigquery.declare("x", "TIMESTAMP", "select 1")).toBe("DECLARE v_x TIMESTAMP DEFAULT (select 1);");
+    expect(bigquery.variable("x")).toBe("v_x");
     expect(bigquery.now()).toBe("CURRENT_TIMESTAMP()");
   });
 
