@@ -1,6 +1,6 @@
 // Benchmarks of the Dataform models on the local DuckDB warehouse (results in BENCHMARKS.md).
 //
-//   npm run bench -- models [--full-reps 3] [--history-hours 1,4,8] [--reps 5] [--dir bench-data]
+//   npm run bench -- models [--full-reps 3] [--history-hours 1,2,4] [--reps 5] [--dir bench-data]
 //                           [--skip-full] [--skip-incremental] [--build-memory 12GB] [--keep]
 //
 // 1. Full refresh: one history of 1 h at 10,000 rows/s (36 M raw rows, ~5 % copies); each repetition
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     args: argv,
     options: {
       "full-reps": { type: "string", default: "3" },
-      "history-hours": { type: "string", default: "1,4,8" },
+      "history-hours": { type: "string", default: "1,2,4" },
       reps: { type: "string", default: "5" },
       dir: { type: "string", default: "bench-data" },
       "skip-full": { type: "boolean", default: false },
