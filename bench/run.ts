@@ -1,6 +1,7 @@
 // `npm run bench` runs every benchmark; `npm run bench -- NAME [options]` runs one.
 // Each benchmark is a module with `main(args)`; add new ones to this registry.
 const benches: Record<string, { about: string; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
+  ingest: { about: "ingest service: HTTP ceiling, DuckDB sink, latency at 100k/s, Pub/Sub emulator", load: () => import("./ingest.ts") },
   models: { about: "full refresh (36 M raw rows) and incremental runs of the Dataform models on DuckDB", load: () => import("./models.ts") },
 };
 
