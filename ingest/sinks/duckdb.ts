@@ -4,7 +4,7 @@
 // (or, when some of its events were rejected, the valid ones re-serialised) and one INSERT … FROM
 // read_json parses the whole group on DuckDB's threads, so the event loop does almost no work per event.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -38,6 +38,31 @@ const EVENT_COLUMNS =
   "columns = {detection_oid: 'BIGINT', video_camera_oid: 'BIGINT', geographical_location_oid: 'BIGINT', item_name: 'VARCHAR', timestamp_detected: 'BIGINT'}";
 const DEAD_STRUCTURE = `'[{"m":"VARCHAR","r":"VARCHAR","x":"BIGINT","a":"VARCHAR"}]'`;
 
+const SPOOL_PREFIX = "sightline-sink-";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A folder for the bodies of the group being committed. A sink killed mid-commit leaves its folder
+ * behind (nothing in it was acknowledged): the next sink removes folders of processes that are gone.
+ */
+function openSpool(): string {
+  for (const entry of readdirSync(tmpdir())) {
+    const pid = Number(entry.slice(SPOOL_PREFIX.length).split("-")[0]);
+    if (entry.startsWith(SPOOL_PREFIX) && Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+      rmSync(path.join(tmpdir(), entry), { recursive: true, force: true });
+    }
+  }
+  return mkdtempSync(path.join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
+}
+
 const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 function sqlTimestamp(micros: bigint): string {
@@ -61,7 +86,7 @@ export class DuckdbSink implements Sink {
   private readonly connection: DuckDBConnection;
   private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit">> & Pick<DuckdbSinkOptions, "onCommit">;
   private readonly idPrefix = randomBytes(6).toString("hex");
-  private readonly spool = mkdtempSync(path.join(tmpdir(), "sightline-sink-"));
+  private readonly spool = openSpool();
   private sequence = 0;
   private groups = 0;
   private lastPublishMicros = 0n;

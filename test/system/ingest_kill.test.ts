@@ -1,11 +1,13 @@
 // An acknowledged event is never lost, not even on kill -9: stream batches at `sightline serve`, kill
 // it with SIGKILL mid-stream, and find every acknowledged detection in the raw table.
 import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DuckdbSink } from "../../ingest/sinks/duckdb.ts";
 import { openDatabase } from "../../runner/database.ts";
 
 const CLI = path.resolve(import.meta.dirname, "../../cli/sightline.ts");
@@ -85,5 +87,15 @@ describe("the DuckDB sink under SIGKILL and SIGTERM", () => {
     }
     expect(acknowledged.length).toBeGreaterThanOrEqual(20_000);
     expect(await missingFrom(db, acknowledged)).toBe(0);
+    if (signal === "SIGKILL") {
+      // The killed sink's spool folder is left behind; the next sink to start removes it.
+      const spool = readdirSync(tmpdir()).filter((entry) => entry.startsWith(`sightline-sink-${child.pid}-`));
+      expect(spool).toHaveLength(1);
+      const reopened = await openDatabase(path.join(dir, "after.duckdb"));
+      const sink = new DuckdbSink(await reopened.instance.connect(), { rawSchema: "detections_raw" });
+      expect(existsSync(path.join(tmpdir(), spool[0]!))).toBe(false);
+      await sink.close();
+      reopened.close();
+    }
   });
 });
