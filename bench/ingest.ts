@@ -15,6 +15,8 @@ const HERE = import.meta.dirname;
 const BATCH = 500;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+/** Requests in flight at once: many cameras posting at the same time. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 interface Server {
   child: ChildProcess;
@@ -139,12 +141,12 @@ export async function measureIngest() {
   const results: Record<string, unknown> = {};
   try {
     const ceiling = await startServer("none", path.join(dir, "none.duckdb"));
-    const a = await repeat("ceiling", () => throughput(ceiling, SECONDS, 16));
+    const a = await repeat("ceiling", () => throughput(ceiling, SECONDS, CONCURRENCY));
     await ceiling.stop();
     results.ceiling = summary(a.map((r) => r.eventsPerSecond));
 
     const duck = await startServer("duckdb", path.join(dir, "w.duckdb"));
-    const b = await repeat("duckdb", () => throughput(duck, SECONDS, 16));
+    const b = await repeat("duckdb", () => throughput(duck, SECONDS, CONCURRENCY));
     results.duckdb = summary(b.map((r) => r.eventsPerSecond));
     const l = await repeat("latency@100k", () => latencyAtRate(duck, 100_000, SECONDS));
     results.latencyAt100k = { p50: summary(l.map((r) => r.p50)), p99: summary(l.map((r) => r.p99)), achieved: summary(l.map((r) => r.achieved)) };
@@ -157,7 +159,7 @@ export async function measureIngest() {
       await admin.createTopic("raw-detections");
       await admin.createTopic("ingest-dead-letters");
       const pubsub = await startServer("pubsub", "", { PUBSUB_EMULATOR_HOST: emulator.host, METADATA_SERVER_DETECTION: "none" });
-      const d = await repeat("pubsub", () => throughput(pubsub, SECONDS, 16, "bench"));
+      const d = await repeat("pubsub", () => throughput(pubsub, SECONDS, CONCURRENCY, "bench"));
       results.pubsub = { eventsPerSecond: summary(d.map((r) => r.eventsPerSecond)), eventsPerCpuSecond: summary(d.map((r) => r.eventsPerCpuSecond)) };
       await pubsub.stop();
       await admin.close();
