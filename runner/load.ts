@@ -5,12 +5,10 @@ import { randomUUID } from "node:crypto";
 import { copyFile, rename } from "node:fs/promises";
 import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { qualifiedName } from "./database.ts";
+import { qualifiedName, sqlString } from "./database.ts";
 import { INVALID_EVENTS_TABLE, RAW_EVENTS_TABLE } from "./raw_tables.ts";
 
 export const LOAD_SUBSCRIPTION = "sightline-load";
-
-const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const INTEGER_TYPES = new Set(["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT", "UHUGEINT"]);
 

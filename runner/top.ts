@@ -7,11 +7,10 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { ProjectCompiler, type Vars } from "./compile.ts";
+import { sqlString } from "./database.ts";
 import { toDuckdbSql } from "./statements.ts";
 
 export type TopFormat = "csv" | "json" | "parquet";
-
-const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 export async function topItemsQuery(vars: Vars, x: number): Promise<string> {
   if (!Number.isSafeInteger(x) || x < 1) throw new Error(`--x must be a positive integer, got ${x}`);

@@ -11,7 +11,7 @@ import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { BatchSource, Rejection } from "../batch.ts";
 import type { DetectionEvent } from "../event.ts";
-import { qualifiedName } from "../../runner/database.ts";
+import { qualifiedName, sqlString } from "../../runner/database.ts";
 import { INVALID_EVENTS_TABLE, RAW_EVENTS_TABLE } from "../../runner/raw_tables.ts";
 import { SinkUnavailableError, type Sink, type SinkReceipt } from "./sink.ts";
 
@@ -62,8 +62,6 @@ function openSpool(): string {
   }
   return mkdtempSync(path.join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
 }
-
-const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 function sqlTimestamp(micros: bigint): string {
   const date = new Date(Number(micros / 1000n));

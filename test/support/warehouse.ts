@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { timestampValue } from "@duckdb/node-api";
-import { openDatabase, type Database } from "../../runner/database.ts";
+import { openDatabase, sqlString, type Database } from "../../runner/database.ts";
 import { plainRows } from "../../runner/execute.ts";
 import { ensureRawTables } from "../../runner/raw_tables.ts";
 import { locationsFileFor, Transformer } from "../../runner/transform.ts";
@@ -62,7 +62,6 @@ export async function createWarehouse(vars: Vars = {}): Promise<TestWarehouse> {
   };
 }
 
-const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const sqlTimestamp = (at: Date) => `TIMESTAMP ${sqlString(at.toISOString().replace("T", " ").replace("Z", ""))}`;
 
 /** Writes Dataset B where the runner's geographical_locations operation reads it. */
