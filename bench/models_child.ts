@@ -4,7 +4,8 @@
 //   incremental DB REPS                 warm-up + REPS x (append 10 s at 10k/s, time the models-only run),
 //                                       then time the assertions once
 // The last stdout line is the JSON result.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { openDatabase } from "../runner/database.ts";
 import { executeActions, type ActionResult } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
@@ -69,9 +70,21 @@ if (mode === "build") {
     log(`${rep === 0 ? "warm-up" : `rep ${rep}`}: models ${run.durationMs.toFixed(0)} ms (append ${appended.durationMs.toFixed(0)} ms)`);
     if (rep > 0) runs.push(entry);
   }
+  // Saved as it goes (next to the database), so the timed runs survive a stopped assertion phase.
+  const partialFile = path.join(path.dirname(dbPath), "incremental-partial.json");
+  const assertionResults: ActionResult[] = [];
+  const savePartial = () =>
+    writeFileSync(partialFile, JSON.stringify({ mode, catchUpMs: catchUp.durationMs, runs, assertionsSoFar: assertionResults, vmHwmKb: vmHwmKb() }));
+  savePartial();
   const assertionActions = actionsInOrder(graph).filter((a) => a.kind === "assertion");
   const assertionsStarted = performance.now();
-  const assertionResults: ActionResult[] = await executeActions(db.connection, assertionActions);
+  await executeActions(db.connection, assertionActions, {
+    onAction: (result) => {
+      assertionResults.push(result);
+      log(`  assertion ${result.name}: ${result.durationMs.toFixed(0)} ms ${result.status}`);
+      savePartial();
+    },
+  });
   const assertionsMs = performance.now() - assertionsStarted;
   log(`assertions: ${assertionsMs.toFixed(0)} ms, ${assertionResults.filter((a) => a.status !== "ok").length} not ok`);
   result = {
