@@ -1,11 +1,12 @@
 // Benchmarks of the Dataform models on the local DuckDB warehouse (results in BENCHMARKS.md).
 //
 //   npm run bench -- models [--full-reps 3] [--history-hours 1,2,4] [--reps 5] [--dir bench-data]
-//                           [--skip-full] [--skip-incremental] [--build-memory 12GB] [--keep]
+//                           [--skip-full] [--skip-incremental] [--build-memory 12GB] [--build-chunk-hours 4] [--keep]
 //
 // 1. Full refresh: one history of 1 h at 10,000 rows/s (36 M raw rows, ~5 % copies); each repetition
 //    is a fresh child process running transformer.run({ fullRefresh: true }), so its peak RSS is its own.
-// 2. Incremental: for each history size, a database with that history, built by a full refresh (setup),
+// 2. Incremental: for each history size, a database with that history, built by a full refresh (setup;
+//    histories longer than --build-chunk-hours are built chunk by chunk, an incremental run after each),
 //    then a warm-up and REPS x (append 10 s at 10,000/s = 100,000 raw rows, run the models only).
 //    Assertions are timed once per size, separately.
 // Raw JSON goes to DIR/models-results.json; a summary in Markdown to stdout.
@@ -67,6 +68,8 @@ export async function main(argv: string[]): Promise<void> {
       "skip-full": { type: "boolean", default: false },
       "skip-incremental": { type: "boolean", default: false },
       "build-memory": { type: "string", default: "12GB" },
+      // Histories longer than this are built in chunks of this many hours (see models_child.ts build).
+      "build-chunk-hours": { type: "string", default: "4" },
       keep: { type: "boolean", default: false },
     },
   });
@@ -83,7 +86,8 @@ export async function main(argv: string[]): Promise<void> {
     const db = dbFor(hours);
     fresh(db);
     console.error(`building ${hours} h of history at ${db}`);
-    const result = await runChild(["build", db, String(hours), values["build-memory"]!]);
+    const chunk = Number(values["build-chunk-hours"]);
+    const result = await runChild(["build", db, String(hours), values["build-memory"]!, ...(hours > chunk ? [String(chunk)] : [])]);
     (results.builds ??= {} as Record<string, unknown>) && ((results.builds as Record<string, unknown>)[`${hours}h`] = result);
     built.add(hours);
     save();

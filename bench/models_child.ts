@@ -1,6 +1,8 @@
 // One measured process of the models benchmark (bench/models.ts starts it, so peak RSS is its own).
 //   full-refresh DB                     time transformer.run({ fullRefresh: true }) (models and assertions)
-//   build DB HOURS MEMORY_LIMIT         generate HOURS of history and full-refresh it (setup, timed too)
+//   build DB HOURS MEMORY_LIMIT [CHUNK_HOURS]
+//                                       generate HOURS of history and full-refresh it (setup, timed too);
+//                                       with CHUNK_HOURS, chunk by chunk with an incremental run after each
 //   incremental DB REPS                 warm-up + REPS x (append 10 s at 10k/s, time the models-only run),
 //                                       then time the assertions once
 // The last stdout line is the JSON result.
@@ -10,7 +12,7 @@ import { openDatabase } from "../runner/database.ts";
 import { executeActions, type ActionResult } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
 import { Transformer, type RunReport } from "../runner/transform.ts";
-import { appendStream, generateHistory } from "./generate.ts";
+import { appendStream, generateHistory, writeLocations } from "./generate.ts";
 
 function vmHwmKb(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
@@ -29,11 +31,43 @@ function summary(report: RunReport) {
   };
 }
 
-const [mode, dbPath, arg1, arg2] = process.argv.slice(2);
+const [mode, dbPath, arg1, arg2, arg3] = process.argv.slice(2);
 if (!mode || !dbPath) throw new Error("usage: models_child.ts full-refresh|build|incremental DB ...");
 
 let result: unknown;
-if (mode === "build") {
+if (mode === "build" && arg3) {
+  // Chunked build: the history in chunks of arg3 hours, the models brought up to date after each
+  // (a full refresh on the first chunk, incremental runs after), as a warehouse fed for a day would be.
+  // Memory and spill stay those of one chunk; one full refresh of 864 M rows would need more disk than here.
+  const hours = Number(arg1);
+  const chunkHours = Number(arg3);
+  const memoryLimit = arg2 ?? "8GB";
+  const db = await openDatabase(dbPath, { memoryLimit });
+  await writeLocations(db);
+  const transformer = new Transformer(db);
+  await transformer.graph();
+  const chunks: unknown[] = [];
+  let rawRows = 0;
+  let generateMs = 0;
+  for (let done = 0, i = 0; done < hours; done += chunkHours, i++) {
+    const span = Math.min(chunkHours, hours - done);
+    const appended = await appendStream(db, {
+      seconds: span * 3600,
+      endBeforeNowSeconds: (hours - done - span) * 3600 + 60,
+      settings: { rate: 10_000, seed: 42 },
+      log,
+    });
+    rawRows += Number(appended.batch.rows);
+    generateMs += appended.durationMs;
+    const report = await transformer.run({ fullRefresh: i === 0, selection: { includeAssertions: false } });
+    await db.connection.run("checkpoint");
+    const run = summary(report);
+    log(`chunk ${i + 1}: ${span} h generated in ${(appended.durationMs / 1000).toFixed(1)} s, models ${(run.durationMs / 1000).toFixed(1)} s (${i === 0 ? "full refresh" : "incremental"}), RSS high-water ${(vmHwmKb() / 1024).toFixed(0)} MiB`);
+    chunks.push({ hours: span, generateMs: appended.durationMs, run });
+  }
+  db.close();
+  result = { mode, hours, chunkHours, rawRows, generateMs, chunks, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() };
+} else if (mode === "build") {
   const hours = Number(arg1);
   const generated = await generateHistory(dbPath, { hours, memoryLimit: arg2 ?? "8GB", log });
   log(`generated ${generated.batch.rows} rows in ${(generated.durationMs / 1000).toFixed(1)} s`);
