@@ -1,0 +1,104 @@
+// Where each action of an incremental run spends its time, split into phases: the compiled statements
+// (pre-operations, then the write), the COMMIT (WAL write and fsync, and DuckDB's automatic checkpoint
+// when the WAL passes checkpoint_threshold), and the row count the runner takes afterwards. Runs the
+// actions exactly as runner/execute.ts does (one transaction each, planTable's SQL), REPS times after a
+// warm-up, each time on 10 s of the stream appended first (100,000 raw rows). Models only.
+//   node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB]
+import { statSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { columnNames, objectType, openDatabase } from "../runner/database.ts";
+import { executeActions } from "../runner/execute.ts";
+import { actionsInOrder } from "../runner/graph.ts";
+import { planTable, targetSql } from "../runner/statements.ts";
+import { Transformer } from "../runner/transform.ts";
+import { appendStream } from "./generate.ts";
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { "checkpoint-threshold": { type: "string" } },
+});
+const [dbPath, repsArg] = positionals;
+if (!dbPath) throw new Error("usage: node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB]");
+const reps = Number(repsArg ?? 5);
+const db = await openDatabase(dbPath);
+const c = db.connection;
+if (values["checkpoint-threshold"]) await c.run(`set checkpoint_threshold = '${values["checkpoint-threshold"]}'`);
+const transformer = new Transformer(db);
+const { graph } = await transformer.graph();
+await transformer.run({ selection: { includeAssertions: false } });
+const walBytes = () => {
+  try {
+    return statSync(`${dbPath}.wal`).size;
+  } catch {
+    return 0;
+  }
+};
+
+type Phases = { statements: number[]; commit: number; count: number; total: number; walBefore: number; walAfter: number };
+const perRep: Map<string, Phases>[] = [];
+for (let rep = 0; rep <= reps; rep++) {
+  await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
+  const phases = new Map<string, Phases>();
+  const runStarted = performance.now();
+  for (const action of actionsInOrder(graph)) {
+    if (action.kind === "assertion") continue;
+    if (action.kind === "operation") {
+      const t0 = performance.now();
+      await executeActions(c, [action]);
+      const ms = performance.now() - t0;
+      phases.set(action.name, { statements: [ms], commit: 0, count: 0, total: ms, walBefore: 0, walAfter: 0 });
+      continue;
+    }
+    const t0 = performance.now();
+    const { schema, name } = action.table.target;
+    await c.run("begin transaction");
+    const existing = await objectType(c, schema, name);
+    const columns = existing === "table" ? await columnNames(c, schema, name) : [];
+    const plan = planTable(action.kind, action.table, existing, false, columns);
+    const statements: number[] = [];
+    for (const script of plan.sql) {
+      const extracted = await c.extractStatements(script);
+      for (let i = 0; i < extracted.count; i++) {
+        const prepared = await extracted.prepare(i);
+        const s0 = performance.now();
+        await prepared.run();
+        statements.push(performance.now() - s0);
+        prepared.destroySync();
+      }
+    }
+    const walBefore = walBytes();
+    const c0 = performance.now();
+    await c.run("commit");
+    const commit = performance.now() - c0;
+    const walAfter = walBytes();
+    const n0 = performance.now();
+    if (plan.mode !== "view") await c.runAndReadAll(`select count(*) from ${targetSql(action.table.target)}`);
+    const count = performance.now() - n0;
+    phases.set(action.name, { statements, commit, count, total: performance.now() - t0, walBefore, walAfter });
+  }
+  const runMs = performance.now() - runStarted;
+  console.error(`${rep === 0 ? "warm-up" : `rep ${rep}`}: ${runMs.toFixed(0)} ms`);
+  if (rep > 0) perRep.push(phases);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const ms = (x: number) => `${Math.round(x)}`;
+console.log(`| action | total ms | statements ms (each; the last is the write) | commit ms (min – max) | WAL before → after commit (MB, median) | count ms |`);
+console.log(`|---|---|---|---|---|---|`);
+for (const name of perRep[0]!.keys()) {
+  const runs = perRep.map((p) => p.get(name)!);
+  const statementCount = runs[0]!.statements.length;
+  const each = Array.from({ length: statementCount }, (_, i) => ms(median(runs.map((r) => r.statements[i] ?? 0))));
+  const commits = runs.map((r) => r.commit);
+  const mb = (x: number) => (x / 1e6).toFixed(1);
+  console.log(
+    `| ${name} | ${ms(median(runs.map((r) => r.total)))} | ${each.join(" + ")} | ${ms(median(commits))} (${ms(Math.min(...commits))} – ${ms(Math.max(...commits))}) | ${mb(median(runs.map((r) => r.walBefore)))} → ${mb(median(runs.map((r) => r.walAfter)))} | ${ms(median(runs.map((r) => r.count)))} |`
+  );
+}
+const totals = perRep.map((p) => [...p.values()].reduce((s, x) => s + x.total, 0));
+console.log(`\nmodels-only run: median ${ms(median(totals))} ms (${ms(Math.min(...totals))} – ${ms(Math.max(...totals))}), ${perRep.length} runs`);
+db.close();
