@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { PubSub } from "@google-cloud/pubsub";
-import { EMULATOR_LAUNCHER, startEmulator } from "../test/support/pubsub_emulator.ts";
+import { EMULATOR_LAUNCHER, startEmulator } from "../stack/pubsub_emulator.ts";
 
 const HERE = import.meta.dirname;
 const BATCH = 500;

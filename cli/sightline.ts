@@ -12,12 +12,19 @@ import { DEFAULT_DB, processEnvironment, readEnvironment } from "./environment.t
 import { ConfigError, loadConfig } from "../ingest/config.ts";
 import { startService } from "../ingest/service.ts";
 import { actionLine, failureLines, summaryLine } from "./report.ts";
+import { simulateCommand } from "./simulate_command.ts";
 
 const environment = readEnvironment();
 
 function positiveInteger(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError("expected a positive integer");
+  return value;
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && Number.isFinite(value))) throw new InvalidArgumentError("expected a positive number");
   return value;
 }
 
@@ -161,6 +168,61 @@ program
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+
+program
+  .command("up")
+  .description("The whole pipeline on this machine: ingest service, models every few seconds, camera simulator and the dashboard.")
+  .addOption(dbOption())
+  .addOption(memoryOption())
+  .option("--port <port>", "port of the dashboard and the ingest API", "8080")
+  .option("--host <host>", "address to listen on (loopback by default: the stack has no auth)", "127.0.0.1")
+  .option("--every <seconds>", "seconds between model runs", positiveNumber, 5)
+  .option("--rate <events>", "simulated detections per second", positiveInteger, 10_000)
+  .option("--no-simulate", "no camera simulator: send your own events to POST /v1/detections")
+  .option("--pubsub-emulator", "production's shape: publish to the Pub/Sub emulator, a subscriber writes the raw table", false)
+  .option("--seed <n>", "simulator seed", positiveInteger, 1)
+  .option("--log-level <level>", "ingest service log level (JSON lines)", "warn")
+  .action(async (options) => {
+    const { startStack } = await import("../stack/up.ts");
+    const say = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`);
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port ${options.port}: expected 0-65535`);
+    say(`starting Sightline on ${options.db}${options.pubsubEmulator ? " with the Pub/Sub emulator" : ""}…`);
+    const stack = await startStack({
+      dbPath: options.db,
+      memoryLimit: options.memoryLimit,
+      port,
+      host: options.host,
+      intervalMs: options.every * 1000,
+      simulate: options.simulate ? { rate: options.rate, seed: options.seed } : false,
+      pubsubEmulator: options.pubsubEmulator,
+      serviceLogLevel: options.logLevel,
+      say,
+    });
+    say(`dashboard  ${stack.url}/`);
+    say(`ingest     POST ${stack.url}/v1/detections${options.simulate ? ` (simulator sending ${options.rate.toLocaleString("en")} events/s)` : ""}`);
+    say("Ctrl-C stops everything; a restart carries on with the same database.");
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      say("stopping…");
+      stack.stop().then(
+        () => {
+          say("stopped");
+          process.exit(0);
+        },
+        (error: Error) => {
+          console.error(`sightline: ${error.message}`);
+          process.exit(1);
+        }
+      );
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+
+program.addCommand(simulateCommand());
 
 program
   .command("sample")

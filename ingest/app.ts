@@ -14,6 +14,8 @@ export interface AppDependencies {
   sink: Sink;
   logger: Logger;
   metrics: Metrics;
+  /** Serves paths the ingest API does not own (the local stack puts its dashboard on the same port). */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<number>;
 }
 
 export interface App {
@@ -74,7 +76,7 @@ function parseBody(contentType: string, body: Buffer): ValidatedBatch {
   return contentType === "application/x-ndjson" ? parseNdjson(text) : parseJsonArray(text);
 }
 
-export function createApp({ config, sink, logger, metrics }: AppDependencies): App {
+export function createApp({ config, sink, logger, metrics, fallback }: AppDependencies): App {
   const authorized = config.authTokens.length > 0 ? tokenChecker(config.authTokens) : () => true;
   let draining = false;
   let inflightBytes = 0;
@@ -137,6 +139,7 @@ export function createApp({ config, sink, logger, metrics }: AppDependencies): A
       res.end(text);
       return 200;
     }
+    if (fallback) return fallback(req, res);
     throw new HttpError(404, `no route ${req.method} ${path}: send detections with POST /v1/detections`);
   }
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Database } from "../runner/database.ts";
-import { createApp, type App } from "./app.ts";
+import { createApp, type App, type AppDependencies } from "./app.ts";
 import type { IngestConfig } from "./config.ts";
 import { createLogger } from "./logging.ts";
 import { createMetrics } from "./metrics.ts";
@@ -27,6 +27,8 @@ export interface ServiceOptions {
   database?: Database;
   /** A sink built by the caller instead of the configured one (benchmarks measure the HTTP ceiling). */
   sink?: Sink;
+  /** Handles the paths the ingest API does not own (see AppDependencies.fallback). */
+  fallback?: AppDependencies["fallback"];
 }
 
 export async function startService(config: IngestConfig, options: ServiceOptions = {}): Promise<Service> {
@@ -58,7 +60,7 @@ export async function startService(config: IngestConfig, options: ServiceOptions
       onPublish: (messages) => metrics.sinkBatchEvents.observe(messages),
     });
   }
-  const app = createApp({ config, sink, logger, metrics });
+  const app = createApp({ config, sink, logger, metrics, fallback: options.fallback });
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, app.handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

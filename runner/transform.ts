@@ -56,10 +56,11 @@ export class Transformer {
   private readonly vars: Vars;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(db: Database, vars: Vars = {}) {
+  /** `projectDir`: the Dataform project to compile (this repository by default). */
+  constructor(db: Database, vars: Vars = {}, projectDir?: string) {
     this.db = db;
     this.vars = localVars(db.path, vars);
-    this.compiler = new ProjectCompiler(this.vars);
+    this.compiler = new ProjectCompiler(this.vars, projectDir);
   }
 
   async graph(): Promise<{ graph: CompiledGraph; compiled: boolean }> {

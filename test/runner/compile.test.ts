@@ -1,22 +1,16 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileProject, PROJECT_DIR, ProjectCompiler } from "../../runner/compile.ts";
+import { compileProject, ProjectCompiler } from "../../runner/compile.ts";
+import { copyProject, type ProjectCopy } from "../support/project_copy.ts";
 
-// A copy of the project, so the test can edit SQLX without touching the real one.
+let copy: ProjectCopy;
 let project: string;
 beforeAll(async () => {
-  project = await mkdtemp(path.join(tmpdir(), "sightline-project-"));
-  for (const entry of ["definitions", "includes", "workflow_settings.yaml", "package.json"]) {
-    await cp(path.join(PROJECT_DIR, entry), path.join(project, entry), { recursive: true });
-  }
-  // Dataform's sandbox only loads modules from inside the project: copy @dataform/core (no dependencies).
-  await cp(path.join(PROJECT_DIR, "node_modules", "@dataform", "core"), path.join(project, "node_modules", "@dataform", "core"), { recursive: true });
+  copy = await copyProject();
+  project = copy.dir;
 });
-afterAll(async () => {
-  await rm(project, { recursive: true, force: true });
-});
+afterAll(async () => copy.remove());
 
 describe("compiling the Dataform project", () => {
   it("compiles again only when a file under definitions/ or includes/ changes", async () => {

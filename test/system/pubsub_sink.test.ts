@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../ingest/config.ts";
 import { createLogger } from "../../ingest/logging.ts";
 import { startService, type Service } from "../../ingest/service.ts";
-import { EMULATOR_LAUNCHER, startEmulator, type Emulator } from "../support/pubsub_emulator.ts";
+import { EMULATOR_LAUNCHER, startEmulator, type Emulator } from "../../stack/pubsub_emulator.ts";
 
 if (!EMULATOR_LAUNCHER) {
   console.warn("\n*** SKIPPING the Pub/Sub emulator tests: google-cloud-cli-pubsub-emulator is not installed ***\n");

@@ -1,5 +1,5 @@
 // Starts the real Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator, Java 17) on a free
-// loopback port, and stops it. Tests that need it skip loudly where it is not installed.
+// loopback port, and stops it. `sightline up --pubsub-emulator` runs on it; tests that need it skip loudly where it is missing.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
