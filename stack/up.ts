@@ -82,12 +82,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.pubsubEmulator) {
       const { startPubsubStack } = await import("./pubsub_setup.ts");
       say("starting the Pub/Sub emulator…");
-      const pubsub = await startPubsubStack({ db });
+      // No GCP metadata server here: without this the Google clients probe for one and warn.
+      process.env.METADATA_SERVER_DETECTION ??= "none";
+      const pubsub = await startPubsubStack({ db, rawSchema });
       stoppers.unshift(() => pubsub.stop());
       pubsubEnv = pubsub.env;
       // The Pub/Sub client finds the emulator through the process environment.
       process.env.PUBSUB_EMULATOR_HOST = pubsub.emulatorHost;
-      process.env.METADATA_SERVER_DETECTION ??= "none";
       say(`Pub/Sub emulator at ${pubsub.emulatorHost}: the service publishes to ${pubsubEnv.PUBSUB_TOPIC}, a subscriber writes the raw table`);
     }
 
