@@ -2,6 +2,7 @@
 // Each benchmark is a module with `main(args)`; add new ones to this registry.
 const benches: Record<string, { about: string; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
   ingest: { about: "ingest service: HTTP ceiling, DuckDB sink, latency at 100k/s, Pub/Sub emulator", load: () => import("./ingest.ts") },
+  freshness: { about: "local stack end to end: event sent → visible in the dashboard's data, CPU and RSS (5 min at 10,000 events/s)", load: () => import("./freshness.ts") },
   models: { about: "full refresh (36 M raw rows) and incremental runs of the Dataform models on DuckDB", load: () => import("./models.ts") },
 };
 

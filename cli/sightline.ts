@@ -198,6 +198,11 @@ program
       pubsubEmulator: options.pubsubEmulator,
       serviceLogLevel: options.logLevel,
       say,
+    }).catch((error: Error & { code?: string }) => {
+      // The two ways a second `npm start` fails: say what to do instead of DuckDB's or libuv's words.
+      if (error.code === "EADDRINUSE") throw new Error(`port ${port} is in use (another sightline up?): stop it or pass --port`);
+      if (/Could not set lock on file/.test(error.message)) throw new Error(`${options.db} is in use by another process (another sightline up?): stop it or pass --db. ${error.message}`);
+      throw error;
     });
     say(`dashboard  ${stack.url}/`);
     say(`ingest     POST ${stack.url}/v1/detections${options.simulate ? ` (simulator sending ${options.rate.toLocaleString("en")} events/s)` : ""}`);

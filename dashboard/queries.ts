@@ -208,6 +208,17 @@ export async function topItems(connection: DuckDBConnection, locationOid: bigint
   };
 }
 
+/** Detections at one location in the real-time window, straight from the always-fresh view. */
+export async function realtimeAt(connection: DuckDBConnection, locationOid: bigint): Promise<{ oid: number; minutes: number; detections: number }> {
+  const [row] = await rows(
+    connection,
+    `select count(distinct detection_oid)::double as detections from detections.detection_events_enriched
+      where geographical_location_oid = $oid and detected_at >= now()::timestamp - interval ${REALTIME_MINUTES} minute`,
+    { oid: locationOid }
+  );
+  return { oid: Number(locationOid), minutes: REALTIME_MINUTES, detections: num(row?.detections) ?? 0 };
+}
+
 export interface LocationRow {
   oid: number;
   name: string;

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { z } from "zod";
 import type { Database } from "../runner/database.ts";
-import { locations, overview, topItems } from "./queries.ts";
+import { locations, overview, realtimeAt, topItems } from "./queries.ts";
 
 const PAGE_DIR = path.join(import.meta.dirname, "page");
 // chart.js does not export its UMD build by name: find it next to the package's CommonJS entry.
@@ -34,7 +34,7 @@ const locationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100, "limit: at most 100 rows").default(25),
 });
 
-const topItemsQuery = z.object({
+const oneLocation = z.object({
   location: z.string().regex(/^-?[0-9]{1,19}$/, "location: a geographical_location_oid (an integer)"),
 });
 
@@ -93,9 +93,14 @@ export function createDashboard({ database }: { database: Database }): Dashboard
         return json(res, 200, await serial((c) => locations(c, q, offset, limit)), head);
       }
       if (route === "/api/top-items") {
-        const parsed = topItemsQuery.safeParse(queryParams(req));
+        const parsed = oneLocation.safeParse(queryParams(req));
         if (!parsed.success) return json(res, 400, { error: parsed.error.issues.map((i) => i.message).join("; ") }, head);
         return json(res, 200, await serial((c) => topItems(c, BigInt(parsed.data.location))), head);
+      }
+      if (route === "/api/realtime") {
+        const parsed = oneLocation.safeParse(queryParams(req));
+        if (!parsed.success) return json(res, 400, { error: parsed.error.issues.map((i) => i.message).join("; ") }, head);
+        return json(res, 200, await serial((c) => realtimeAt(c, BigInt(parsed.data.location))), head);
       }
     } catch (error) {
       return json(res, 500, { error: `the dashboard could not read the models: ${(error as Error).message}` }, head);

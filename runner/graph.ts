@@ -134,7 +134,11 @@ export function actionsInOrder(graph: CompiledGraph): Action[] {
     state.set(action.name, "done");
     ordered.push(action);
   };
-  for (const action of [...actions].sort((a, b) => a.name.localeCompare(b.name))) visit(action, []);
+  // Tables before checks: each model's data is committed, and visible to the dashboards, as early in
+  // the run as its dependencies allow, and the assertions then read finished tables. An action that
+  // depends on an assertion still runs after it (the visit pulls the assertion forward).
+  const rank = (a: Action) => (a.kind === "assertion" ? 1 : 0);
+  for (const action of [...actions].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))) visit(action, []);
   return ordered;
 }
 

@@ -115,6 +115,7 @@ function renderTop(top) {
     })
   );
   $("#top-empty").hidden = items.length > 0;
+  if (!top) setText("top-realtime", "");
 }
 
 function renderLocations(page) {
@@ -142,9 +143,11 @@ function renderLocations(page) {
 }
 
 async function loadTop() {
-  const top = state.selected === null ? null : await getJson(`/api/top-items?location=${state.selected}`);
+  if (state.selected === null) return renderTop(null);
+  const [top, live] = [await getJson(`/api/top-items?location=${state.selected}`), await getJson(`/api/realtime?location=${state.selected}`)];
   renderTop(top);
-  return top;
+  setText("top-realtime", `${count(live.detections)} detections in the last ${live.minutes} minutes`);
+  return { ...top, realtime: live.detections };
 }
 
 async function loadLocations() {

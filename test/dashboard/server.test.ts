@@ -11,6 +11,8 @@ let warehouse: TestWarehouse;
 let dashboard: Dashboard;
 let server: Server;
 let url: string;
+/** Response bodies in these tests are the API's JSON objects. */
+const read = async (response: Response) => (await response.json()) as Record<string, any>;
 
 beforeAll(async () => {
   warehouse = await createWarehouse();
@@ -31,7 +33,7 @@ describe("the dashboard server", () => {
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body).toMatchObject({ realtime: { total: 0, locations: [] }, hourly: [], lastRun: null, quality: { eventsReceived: 0, duplicateRate: null } });
-    expect(await (await fetch(`${url}/api/locations`)).json()).toEqual({ total: 0, rows: [] });
+    expect(await read(await fetch(`${url}/api/locations`))).toEqual({ total: 0, rows: [] });
   });
 
   it("serves the page and its assets with a strict content security policy, and Chart.js from node_modules", async () => {
@@ -52,7 +54,7 @@ describe("the dashboard server", () => {
   it("is read-only and serves no other file", async () => {
     const post = await fetch(`${url}/api/overview`, { method: "POST", body: "{}" });
     expect(post.status).toBe(405);
-    expect((await post.json()).error).toMatch(/read-only/);
+    expect((await read(post)).error).toMatch(/read-only/);
     expect((await fetch(`${url}/`, { method: "DELETE" })).status).toBe(405);
     for (const probe of ["/assets/../package.json", "/assets/%2e%2e/package.json", "/assets/server.ts", "/../../etc/passwd"]) {
       expect((await fetch(`${url}${probe}`)).status, probe).toBe(404);
@@ -62,10 +64,10 @@ describe("the dashboard server", () => {
   it("validates its parameters with messages that say what is wrong", async () => {
     const tooMany = await fetch(`${url}/api/locations?limit=1000`);
     expect(tooMany.status).toBe(400);
-    expect((await tooMany.json()).error).toMatch(/limit: at most 100/);
+    expect((await read(tooMany)).error).toMatch(/limit: at most 100/);
     const badLocation = await fetch(`${url}/api/top-items?location=1%20or%201=1`);
     expect(badLocation.status).toBe(400);
-    expect((await badLocation.json()).error).toMatch(/location: a geographical_location_oid/);
+    expect((await read(badLocation)).error).toMatch(/location: a geographical_location_oid/);
   });
 
   it("reads the models: top items and a literal search after a model run", async () => {
@@ -83,15 +85,17 @@ describe("the dashboard server", () => {
     await ensureRunLog(warehouse.db.connection);
     expect((await warehouse.transformer.run()).ok).toBe(true);
 
-    const top = await (await fetch(`${url}/api/top-items?location=1`)).json();
+    const top = await read(await fetch(`${url}/api/top-items?location=1`));
     expect(top).toEqual({ oid: 1, name: "50% Plaza", items: [{ rank: 1, item: "car", count: 2 }, { rank: 2, item: "bus", count: 1 }] });
-    const percent = await (await fetch(`${url}/api/locations?q=${encodeURIComponent("50%")}`)).json();
+    expect(await read(await fetch(`${url}/api/realtime?location=1`))).toEqual({ oid: 1, minutes: 5, detections: 3 });
+    expect(await read(await fetch(`${url}/api/realtime?location=99`))).toEqual({ oid: 99, minutes: 5, detections: 0 });
+    const percent = await read(await fetch(`${url}/api/locations?q=${encodeURIComponent("50%")}`));
     expect(percent.rows.map((r: { name: string }) => r.name)).toEqual(["50% Plaza"]);
-    const quote = await (await fetch(`${url}/api/locations?q=${encodeURIComponent("o'brien")}`)).json();
+    const quote = await read(await fetch(`${url}/api/locations?q=${encodeURIComponent("o'brien")}`));
     expect(quote.rows.map((r: { name: string }) => r.name)).toEqual(["O'Brien Street"]);
     const hostile = await (await fetch(`${url}/api/locations?q=${encodeURIComponent("' or 1=1; drop table detections.detection_events; --")}`)).json();
     expect(hostile).toEqual({ total: 0, rows: [] });
-    const overview = await (await fetch(`${url}/api/overview`)).json();
+    const overview = await read(await fetch(`${url}/api/overview`));
     expect(overview.realtime.total).toBe(6);
     expect(overview.totals.last24h).toBe(6);
   });

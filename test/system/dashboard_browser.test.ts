@@ -99,6 +99,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in a browser", () => {
     expect(await page.textContent('[data-testid="top-location"]')).toBe(names.get(busiest));
     const shown = await page.$$eval('[data-testid="top-items"] li', (items) => items.map((li) => [li.querySelector(".item")!.textContent, Number(li.querySelector(".count")!.textContent!.replace(/,/g, ""))]));
     expect(shown).toEqual(expectedTop);
+    const busiestNow = detections().filter((e) => e.geographical_location_oid === busiest && e.timestamp_detected >= Date.now() - 5 * 60_000).length;
+    expect(await page.textContent('[data-testid="top-realtime"]')).toBe(`${busiestNow.toLocaleString("en-US")} detections in the last 5 minutes`);
 
     // The table: locations by detections over 24 h, then by name.
     const perLocation = new Map<number, number>();

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../runner/database.ts";
 import { DEFAULT_STREAM, type SimulatedEvent } from "../../simulate/events.ts";
 import { sendStream } from "../../simulate/sender.ts";
-import { freePort } from "../../stack/pubsub_emulator.ts";
+import { EMULATOR_LAUNCHER, freePort } from "../../stack/pubsub_emulator.ts";
+import { LOCAL_TOKEN } from "../../stack/up.ts";
 
 const CLI = path.join(import.meta.dirname, "..", "..", "cli", "sightline.ts");
 
@@ -19,8 +20,8 @@ interface RunningStack {
   stop(): Promise<number | null>;
 }
 
-async function startUp(dbPath: string, port: number): Promise<RunningStack> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, "up", "--db", dbPath, "--port", String(port), "--no-simulate", "--every", "1", "--memory-limit", "1GB"], {
+async function startUp(dbPath: string, port: number, extra: string[] = []): Promise<RunningStack> {
+  const child: ChildProcess = spawn(process.execPath, [CLI, "up", "--db", dbPath, "--port", String(port), "--no-simulate", "--every", "1", "--memory-limit", "1GB", ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -98,6 +99,42 @@ describe("sightline up, stopped and started again", () => {
       expect(acknowledged.length).toBeGreaterThan(expected.size);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe.skipIf(!EMULATOR_LAUNCHER)("sightline up --pubsub-emulator", () => {
+  it("carries every acknowledged detection through Pub/Sub and the subscription writer, once", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "sightline-up-emulator-"));
+    try {
+      const dbPath = path.join(dir, "sightline.duckdb");
+      const stack = await startUp(dbPath, await freePort(), ["--pubsub-emulator"]);
+      expect(stack.output()).toMatch(/Pub\/Sub emulator at 127\.0\.0\.1:\d+/);
+      const acknowledged: SimulatedEvent[] = [];
+      const run = await sendStream(
+        { url: stack.url, token: LOCAL_TOKEN, rate: 2_000, batchSize: 200, concurrency: 4, durationSeconds: 2, stream: { ...DEFAULT_STREAM, duplicateRate: 0.2, seed: 8, firstOid: 3_000_000 } },
+        { onAccepted: (e) => acknowledged.push(...e) }
+      );
+      expect(run.failedRequests).toBe(0);
+      // The subscription writer commits within ~50 ms of delivery; the next run picks everything up.
+      await modelRunAfter(stack.url, Date.now() + 1_000);
+      expect(await stack.stop()).toBe(0);
+
+      const db = await openDatabase(dbPath, { memoryLimit: "1GB" });
+      try {
+        const events = await db.connection.runAndReadAll("select detection_oid::bigint as id from detections.detection_events");
+        const ids = events.getRowObjectsJS().map((r) => Number(r.id));
+        expect(ids.length).toBe(new Set(ids).size);
+        expect(new Set(ids)).toEqual(new Set(acknowledged.map((e) => e.detection_oid)));
+        const raw = await db.connection.runAndReadAll("select count(*)::integer as n, any_value(subscription_name) as subscription from detections_raw.raw_detection_events");
+        const [row] = raw.getRowObjectsJS();
+        expect(row!.n).toBeGreaterThanOrEqual(acknowledged.length);
+        expect(row!.subscription).toBe("projects/sightline-local/subscriptions/raw-detections-bigquery");
+      } finally {
+        db.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,0 +1,149 @@
+// End-to-end freshness of the local stack: event sent → visible in the dashboard's data, at a sustained
+// simulated load. `sightline up --no-simulate` runs as a user runs it (models every 5 s); the camera
+// simulator runs as its own process (`sightline simulate`) on locations 1..9000; this process sends a
+// probe detection every second to one of the locations 9001..10000 (each used once per 1,000 s) and
+// polls the dashboard's API for it: `/api/realtime` (the real-time panel, detection_events_enriched)
+// and `/api/top-items` (the scheduled models: detection_events → … → top_items_by_location).
+// Also samples the stack's CPU and RSS from /proc.
+// Options (env): BENCH_RATES=10000,50000 BENCH_SECONDS=300 BENCH_WARMUP=20 BENCH_EVERY=5.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "../stack/pubsub_emulator.ts";
+
+const CLI = path.join(import.meta.dirname, "..", "cli", "sightline.ts");
+const RATES = (process.env.BENCH_RATES ?? "10000").split(",").map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 300);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 20);
+/** Seconds between model runs (`sightline up --every`; 5 by default). */
+const EVERY = process.env.BENCH_EVERY ?? "5";
+const PROBE_EVERY_MS = 1000;
+const POLL_EVERY_MS = 100;
+const PROBE_LOCATIONS = { first: 9001, count: 1000 };
+const CLOCK_TICKS = 100;
+
+interface Probe {
+  index: number;
+  location: number;
+  sentAt: number;
+  realtimeAt?: number;
+  modelsAt?: number;
+}
+
+function procStat(pid: number): { cpuSeconds: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return { cpuSeconds, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function spawnCli(args: string[], log: string[]): { child: ChildProcess; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (chunk) => log.push(...String(chunk).split("\n").filter(Boolean)));
+  child.stderr!.on("data", (chunk) => log.push(...String(chunk).split("\n").filter(Boolean)));
+  return { child, exited: new Promise((resolve) => child.once("exit", resolve)) };
+}
+
+async function measure(rate: number) {
+  const dir = await mkdtemp(path.join(tmpdir(), "sightline-freshness-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const stackLog: string[] = [];
+  const stack = spawnCli(["up", "--no-simulate", "--db", path.join(dir, "sightline.duckdb"), "--port", String(port), "--every", EVERY], stackLog);
+  try {
+    for (let i = 0; i < 600 && !stackLog.some((l) => /dashboard\s+http/.test(l)); i++) await sleep(100);
+    const simulatorLog: string[] = [];
+    const simulator = spawnCli(["simulate", "--url", url, "--rate", String(rate), "--locations", "9000", "--duration", String(SECONDS + WARMUP_SECONDS + 15)], simulatorLog);
+    await sleep(WARMUP_SECONDS * 1000);
+
+    const probes: Probe[] = [];
+    const startedAt = Date.now();
+    const before = procStat(stack.child.pid!);
+    const rss: number[] = [];
+    const sampler = setInterval(() => rss.push(procStat(stack.child.pid!).rssMiB), 1000);
+    let sending = true;
+    const firstOid = 8_000_000_000_000_000 + Math.floor(Math.random() * 1e9) * 1000;
+
+    const sender = (async () => {
+      for (let index = 0; sending; index++) {
+        const location = PROBE_LOCATIONS.first + (index % PROBE_LOCATIONS.count);
+        const sentAt = Date.now();
+        const event = { detection_oid: firstOid + index, video_camera_oid: location * 10, geographical_location_oid: location, item_name: "probe", timestamp_detected: sentAt };
+        const response = await fetch(`${url}/v1/detections`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify([event]) });
+        if (response.status === 202) probes.push({ index, location, sentAt });
+        await response.arrayBuffer();
+        await sleep(Math.max(0, sentAt + PROBE_EVERY_MS - Date.now()));
+      }
+    })();
+
+    const poller = (async () => {
+      while (sending || probes.some((p) => p.modelsAt === undefined && Date.now() - p.sentAt < 60_000)) {
+        for (const probe of probes) {
+          if (probe.realtimeAt === undefined) {
+            const live = (await (await fetch(`${url}/api/realtime?location=${probe.location}`)).json()) as { detections: number };
+            if (live.detections >= 1) probe.realtimeAt = Date.now();
+          }
+          if (probe.modelsAt === undefined && Date.now() - probe.sentAt < 60_000) {
+            const top = (await (await fetch(`${url}/api/top-items?location=${probe.location}`)).json()) as { items: Array<{ item: string; count: number }> };
+            if (top.items.some((i) => i.item === "probe")) probe.modelsAt = Date.now();
+          }
+        }
+        await sleep(POLL_EVERY_MS);
+      }
+    })();
+
+    await sleep(SECONDS * 1000);
+    const after = procStat(stack.child.pid!);
+    sending = false;
+    await sender;
+    await poller;
+    clearInterval(sampler);
+    simulator.child.kill("SIGINT");
+    await simulator.exited;
+
+    const realtime = probes.filter((p) => p.realtimeAt !== undefined).map((p) => (p.realtimeAt! - p.sentAt) / 1000);
+    const models = probes.filter((p) => p.modelsAt !== undefined).map((p) => (p.modelsAt! - p.sentAt) / 1000);
+    const runs = stackLog.map((l) => /models ok\s+(\d+) ms/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1]));
+    const measuredRuns = runs.slice(Math.floor(runs.length * (WARMUP_SECONDS / (WARMUP_SECONDS + SECONDS))));
+    const simulated = simulatorLog.filter((l) => l.startsWith("simulated") || l.startsWith("  "));
+    return {
+      rate,
+      seconds: (Date.now() - startedAt) / 1000,
+      probes: probes.length,
+      realtime: { p50: quantile(realtime, 0.5), p95: quantile(realtime, 0.95), max: Math.max(...realtime), seen: realtime.length },
+      models: { p50: quantile(models, 0.5), p95: quantile(models, 0.95), max: Math.max(...models), seen: models.length },
+      modelRunMs: { p50: quantile(measuredRuns, 0.5), p95: quantile(measuredRuns, 0.95), max: Math.max(...measuredRuns), runs: measuredRuns.length },
+      stackCpuCores: (after.cpuSeconds - before.cpuSeconds) / SECONDS,
+      stackRssMiB: { p50: quantile(rss, 0.5), max: Math.max(...rss), first: rss[0], last: rss.at(-1) },
+      simulator: simulated,
+      failedRuns: stackLog.filter((l) => /models FAIL/.test(l)).length,
+    };
+  } finally {
+    stack.child.kill("SIGINT");
+    await stack.exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function main(): Promise<void> {
+  for (const rate of RATES) {
+    console.log(`freshness at ${rate.toLocaleString("en")} events/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up), models every ${EVERY} s…`);
+    const result = await measure(rate);
+    console.log(JSON.stringify(result, null, 2));
+    const f = (x: number) => x.toFixed(2);
+    console.log(
+      `| ${rate.toLocaleString("en")} | ${EVERY} s | ${result.probes} | ${f(result.realtime.p50)} / ${f(result.realtime.p95)} / ${f(result.realtime.max)} | ${f(result.models.p50)} / ${f(result.models.p95)} / ${f(result.models.max)} | ${result.modelRunMs.p50} / ${result.modelRunMs.p95} / ${result.modelRunMs.max} | ${result.stackCpuCores.toFixed(2)} | ${Math.round(result.stackRssMiB.p50)} / ${Math.round(result.stackRssMiB.max)} |`
+    );
+  }
+}
