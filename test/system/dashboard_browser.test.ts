@@ -70,8 +70,11 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in a browser", () => {
     return [...first.values()];
   }
 
+  /** The server's clock when it computed what the page shows (late events sit near the window's edge). */
+  const shownAt = () => page.evaluate(() => (globalThis as unknown as { __sightline: { overview: { generatedAt: number } } }).__sightline.overview.generatedAt);
+
   it("shows the real-time total, the 24-hour total and the quality tiles the events imply", async () => {
-    const now = Date.now();
+    const now = await shownAt();
     const unique = detections();
     const known = (e: SimulatedEvent) => e.geographical_location_oid < UNKNOWN_LOCATION_BASE;
     const realtime = unique.filter((e) => known(e) && e.timestamp_detected >= now - 5 * 60_000).length;
@@ -99,7 +102,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in a browser", () => {
     expect(await page.textContent('[data-testid="top-location"]')).toBe(names.get(busiest));
     const shown = await page.$$eval('[data-testid="top-items"] li', (items) => items.map((li) => [li.querySelector(".item")!.textContent, Number(li.querySelector(".count")!.textContent!.replace(/,/g, ""))]));
     expect(shown).toEqual(expectedTop);
-    const busiestNow = detections().filter((e) => e.geographical_location_oid === busiest && e.timestamp_detected >= Date.now() - 5 * 60_000).length;
+    const now = await shownAt();
+    const busiestNow = detections().filter((e) => e.geographical_location_oid === busiest && e.timestamp_detected >= now - 5 * 60_000).length;
     expect(await page.textContent('[data-testid="top-realtime"]')).toBe(`${busiestNow.toLocaleString("en-US")} detections in the last 5 minutes`);
 
     // The table: locations by detections over 24 h, then by name.
