@@ -11,6 +11,14 @@ const duration = (ms) => (ms === null || ms === undefined ? "–" : ms < 1000 ? 
 const behind = (s) => (s === null || s === undefined ? "–" : `${s < 10 ? s.toFixed(1) : Math.round(s)} s`);
 const clock = (ms) => new Date(ms).toISOString().slice(11, 19);
 
+/** "4 / 26 ms", "1.2 / 3.4 s": one unit for the pair when it fits, so the tile stays on one line. */
+function lagText(p50, p95) {
+  if (p50 === null || p95 === null) return "–";
+  if (p95 < 1000) return `${Math.round(p50)} / ${Math.round(p95)} ms`;
+  if (p95 < 120000) return `${(p50 / 1000).toFixed(1)} / ${(p95 / 1000).toFixed(1)} s`;
+  return `${duration(p50)} / ${duration(p95)}`;
+}
+
 async function getJson(url) {
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok) throw new Error(`${url}: ${response.status} ${(await response.json().catch(() => ({}))).error ?? ""}`);
@@ -60,13 +68,13 @@ function charts() {
 function renderOverview(o) {
   setText("realtime-total", count(o.realtime.total));
   setText("detections-24h", count(o.totals.last24h));
-  setText("locations-24h", `at ${count(o.totals.locations24h)} locations`);
+  setText("locations-24h", `at ${count(o.totals.locations24h)} locations, as of the last model run`);
   setText("duplicate-rate", percent(o.quality.duplicateRate));
   setText("conflicting", `${count(o.quality.duplicateCopies)} copies, ${count(o.quality.conflictingDuplicates)} conflicting`);
   setText("invalid-rate", percent(o.quality.invalidRate));
   setText("invalid-count", `${count(o.quality.invalidEvents)} rejected of ${count(o.quality.invalidEvents + o.quality.eventsReceived)}`);
   setText("unknown-locations", count(o.quality.unknownLocationEvents));
-  setText("lag", o.quality.lagP50Ms === null ? "–" : `${duration(o.quality.lagP50Ms)} / ${duration(o.quality.lagP95Ms)}`);
+  setText("lag", lagText(o.quality.lagP50Ms, o.quality.lagP95Ms));
   setText("freshness-realtime", behind(o.freshness.realtimeSeconds));
   setText("freshness-models", behind(o.freshness.modelsSeconds));
 
