@@ -53,6 +53,7 @@ function validate(items: { value: unknown; data: string; parseError?: string }[]
 
 /** application/json: the body is one JSON array of events. */
 export function parseJsonArray(body: string): ValidatedBatch {
+  if (body.trim().length === 0) throw new BatchError(400, "the body is empty: send a JSON array of events");
   let value: unknown;
   try {
     value = JSON.parse(body);

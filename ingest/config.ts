@@ -24,6 +24,8 @@ const schema = z
     PUBSUB_TOPIC: z.string().min(1).default("raw-detections"),
     PUBSUB_DEAD_LETTER_TOPIC: z.string().min(1).default("ingest-dead-letters"),
     PUBLISH_TIMEOUT_MS: positiveInt.default(5_000),
+    /** A request whose body has not fully arrived by then gets 408 (slow clients hold no resources). */
+    REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   })
   .transform((env) => ({
     port: env.PORT,
@@ -40,6 +42,7 @@ const schema = z
     topic: env.PUBSUB_TOPIC,
     deadLetterTopic: env.PUBSUB_DEAD_LETTER_TOPIC,
     publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   }))
   .refine((config) => config.sink !== "pubsub" || config.project.length > 0, {
     message: "GOOGLE_CLOUD_PROJECT is required with the pubsub sink",

@@ -40,17 +40,48 @@ const itemName = z.unknown().transform((value, ctx): string => {
   if (value.length === 0) return fail("must not be empty");
   // An unpaired surrogate (\ud800 in JSON) is not text: it has no UTF-8 form for the warehouse.
   if (!value.isWellFormed()) return fail("must be valid Unicode text: it contains an unpaired surrogate");
+  // BigQuery and most consumers downstream treat NUL as a terminator or refuse it.
+  if (value.includes("\u0000")) return fail("must not contain the NUL character (\\u0000)");
   if (value.length > 5000 && [...value].length > 5000) return fail(`must be at most 5,000 characters, got ${[...value].length}`);
+  return value;
+});
+
+/** Object ids (detections, cameras, locations) count up from 0; a negative one is a sign bug upstream. */
+const objectId = int64.refine((value) => value >= 0n, { message: "must not be negative: object ids are 0 or more" });
+
+/** Detections from before this are not camera data (epoch 2000-01-01T00:00:00Z, in milliseconds). */
+export const EARLIEST_DETECTION_MS = 946_684_800_000n;
+/** Camera clocks drift; a day ahead is the most the pipeline accepts. */
+export const MAX_CLOCK_AHEAD_MS = 86_400_000n;
+
+const timestampMillis = int64.transform((value, ctx): bigint => {
+  if (value < EARLIEST_DETECTION_MS) {
+    // The common mistake: epoch seconds where milliseconds are expected.
+    const seconds = value * 1000n >= EARLIEST_DETECTION_MS && value * 1000n <= BigInt(Date.now()) + MAX_CLOCK_AHEAD_MS;
+    ctx.addIssue({
+      code: "custom",
+      message: seconds
+        ? `is ${value}, which is seconds since the epoch: send milliseconds (${value * 1000n})`
+        : `is ${value}, before 2000-01-01: send epoch milliseconds of the detection`,
+    });
+    return z.NEVER;
+  }
+  const latest = BigInt(Date.now()) + MAX_CLOCK_AHEAD_MS;
+  if (value > latest) {
+    const when = value <= 8_640_000_000_000_000n ? new Date(Number(value)).toISOString() : "beyond the year 275760";
+    ctx.addIssue({ code: "custom", message: `is ${when}, more than a day in the future: check the camera's clock (epoch milliseconds, UTC)` });
+    return z.NEVER;
+  }
   return value;
 });
 
 export const detectionEvent = z.object(
   {
-    detection_oid: int64,
-    video_camera_oid: int64,
-    geographical_location_oid: int64,
+    detection_oid: objectId,
+    video_camera_oid: objectId,
+    geographical_location_oid: objectId,
     item_name: itemName,
-    timestamp_detected: int64,
+    timestamp_detected: timestampMillis,
   },
   { error: "each event must be a JSON object" }
 );

@@ -1,5 +1,6 @@
 // Assembles the service from its configuration: sink, logger, metrics, HTTP server.
-import { createServer, type Server } from "node:http";
+import { createServer, STATUS_CODES, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Database } from "../runner/database.ts";
@@ -61,7 +62,30 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     });
   }
   const app = createApp({ config, sink, logger, metrics, fallback: options.fallback });
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, app.handler);
+  const server = createServer(
+    {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(10_000, config.requestTimeoutMs),
+      // Node checks the timeouts on this interval (30 s by default), so it bounds how late a 408 comes.
+      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+      maxHeaderSize: 16 * 1024,
+    },
+    app.handler
+  );
+  // Requests Node refuses before the app sees them still get a JSON body a camera vendor can act on.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const known: Record<string, [number, string]> = {
+      HPE_HEADER_OVERFLOW: [431, "the request headers are over 16 KiB: send fewer or smaller headers"],
+      ERR_HTTP_REQUEST_TIMEOUT: [408, `the request did not arrive within ${config.requestTimeoutMs} ms: send the whole body without pauses, then retry`],
+    };
+    const [status, message] = known[error.code ?? ""] ?? [400, "the request is not valid HTTP/1.1"];
+    if (error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({ error: message });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());

@@ -65,7 +65,7 @@ describe.skipIf(!EMULATOR_LAUNCHER)("the pubsub sink on the Pub/Sub emulator", (
     const events = [
       { detection_oid: "9223372036854775807", video_camera_oid: 1, geographical_location_oid: 2, item_name: "Ünïcödé '; --", timestamp_detected: 1700000000000 },
       { detection_oid: 42, video_camera_oid: "9007199254740993", geographical_location_oid: 2, item_name: "car", timestamp_detected: 1700000000001 },
-      { detection_oid: 43, video_camera_oid: 1, geographical_location_oid: 2, item_name: "", timestamp_detected: 1 },
+      { detection_oid: 43, video_camera_oid: 1, geographical_location_oid: 2, item_name: "", timestamp_detected: 1700000000002 },
     ];
     const response = await post(events);
     expect(response.status).toBe(202);
@@ -87,7 +87,7 @@ describe.skipIf(!EMULATOR_LAUNCHER)("the pubsub sink on the Pub/Sub emulator", (
   it("answers 503 with Retry-After when Pub/Sub is down, acknowledging nothing", async () => {
     await emulator.stop();
     const started = Date.now();
-    const response = await post([{ detection_oid: 7, video_camera_oid: 1, geographical_location_oid: 2, item_name: "car", timestamp_detected: 1 }]);
+    const response = await post([{ detection_oid: 7, video_camera_oid: 1, geographical_location_oid: 2, item_name: "car", timestamp_detected: 1_700_000_000_000 }]);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(((await response.json()) as { error: string }).error).toMatch(/Pub\/Sub did not acknowledge the events/);
