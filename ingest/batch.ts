@@ -41,12 +41,13 @@ function validate(items: { value: unknown; data: string; parseError?: string }[]
   const rejections: Rejection[] = [];
   items.forEach((item, index) => {
     if (item.parseError) {
-      rejections.push({ index, reason: item.parseError, data: item.data });
+      rejections.push({ index, reason: item.parseError.toWellFormed(), data: item.data });
       return;
     }
     const parsed = detectionEvent.safeParse(item.value);
     if (parsed.success) events.push(parsed.data);
-    else rejections.push({ index, reason: describeIssues(parsed.error), data: item.data });
+    // Reasons quote bits of the input, and a cut can split a surrogate pair: keep them valid text.
+    else rejections.push({ index, reason: describeIssues(parsed.error).toWellFormed(), data: item.data });
   });
   return { events, rejections, source };
 }

@@ -79,6 +79,8 @@ function serialize(events: DetectionEvent[]): string {
     .join(",")}]`;
 }
 
+const FAILURE_BACKOFF_MS = 1_000;
+
 export class DuckdbSink implements Sink {
   readonly name = "duckdb";
   private readonly connection: DuckDBConnection;
@@ -93,6 +95,7 @@ export class DuckdbSink implements Sink {
   private writing: Promise<void> | undefined;
   private closed = false;
   private failing: Error | undefined;
+  private failedAt = 0;
 
   constructor(connection: DuckDBConnection, options: DuckdbSinkOptions) {
     this.connection = connection;
@@ -100,7 +103,9 @@ export class DuckdbSink implements Sink {
   }
 
   isReady(): boolean {
-    return !this.closed && !this.failing;
+    // After a failed commit, refuse for a moment (clients retry on 503), then let writes try again:
+    // a sink that stayed unready until its next commit would never commit again.
+    return !this.closed && (!this.failing || performance.now() - this.failedAt > FAILURE_BACKOFF_MS);
   }
 
   write(events: DetectionEvent[], rejections: Rejection[], source?: BatchSource): Promise<SinkReceipt> {
@@ -152,6 +157,7 @@ export class DuckdbSink implements Sink {
         group.forEach((pending, index) => pending.resolve(receipts[index]!));
       } catch (error) {
         this.failing = error as Error;
+        this.failedAt = performance.now();
         const unavailable = new SinkUnavailableError(`the local sink could not commit: ${(error as Error).message.split("\n")[0]}`);
         group.forEach((pending) => pending.reject(unavailable));
       } finally {
@@ -179,7 +185,7 @@ export class DuckdbSink implements Sink {
         written += pending.events.length;
       }
       receipts.push({ written: pending.events.length });
-      for (const r of pending.rejections) dead.push(JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason, x: r.index, a: r.data }));
+      for (const r of pending.rejections) dead.push(JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason.toWellFormed(), x: r.index, a: r.data.toWellFormed() }));
     });
     await Promise.all(writes);
     // publish_time is the commit's time, strictly increasing across commits, like Pub/Sub's.
