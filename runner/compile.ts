@@ -2,7 +2,8 @@
 // graph until a file under definitions/ or includes/ (or workflow_settings.yaml) changes.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -33,6 +34,10 @@ function formatVars(vars: Vars): string {
 
 /** Runs `dataform compile --json` once and returns the parsed graph. */
 export async function compileProject(vars: Vars, projectDir = PROJECT_DIR): Promise<CompiledGraph> {
+  return parseChecked(await compileJson(vars, projectDir));
+}
+
+async function compileJson(vars: Vars, projectDir: string): Promise<string> {
   const args = [dataformCli(), "compile", projectDir, "--json"];
   if (Object.keys(vars).length > 0) args.push(`--vars=${formatVars(vars)}`);
   let stdout: string;
@@ -42,7 +47,11 @@ export async function compileProject(vars: Vars, projectDir = PROJECT_DIR): Prom
     const failed = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(`dataform compile failed: ${failed.stderr || failed.stdout || failed.message}`);
   }
-  const graph = parseCompiledGraph(JSON.parse(stdout));
+  return stdout;
+}
+
+function parseChecked(json: string): CompiledGraph {
+  const graph = parseCompiledGraph(JSON.parse(json));
   const errors = graph.graphErrors.compilationErrors ?? [];
   if (errors.length > 0) {
     const lines = errors.map((e) => `${e.fileName ?? "?"}: ${e.message ?? JSON.stringify(e)}`);
@@ -74,6 +83,14 @@ export async function sourceFingerprint(projectDir = PROJECT_DIR): Promise<strin
   return hash.digest("hex");
 }
 
+/**
+ * Compiled graphs on disk, by the hash of their inputs (sources, vars, @dataform/core's version): each
+ * `sightline` command is a new process, and a compile costs ~2 s of Dataform's CLI while reading the
+ * cached graph costs milliseconds. A changed file changes the hash, so a stale graph is never used.
+ */
+const CACHE_DIR = path.join(tmpdir(), "sightline-compiled");
+const CORE_VERSION = (require("@dataform/core/package.json") as { version: string }).version;
+
 /** Keeps one compiled graph per set of vars and compiles again only when the sources changed. */
 export class ProjectCompiler {
   private cached: { key: string; graph: CompiledGraph } | undefined;
@@ -85,11 +102,22 @@ export class ProjectCompiler {
     this.projectDir = projectDir;
   }
 
-  /** The current graph, and whether this call compiled it. */
+  /** The current graph, and whether this call compiled it (or loaded a graph new to this process). */
   async current(): Promise<{ graph: CompiledGraph; compiled: boolean }> {
-    const key = await sourceFingerprint(this.projectDir);
+    const fingerprint = await sourceFingerprint(this.projectDir);
+    const key = createHash("sha256").update(`${fingerprint}\0${JSON.stringify(Object.entries(this.vars).sort())}\0${CORE_VERSION}\0${this.projectDir}`).digest("hex");
     if (this.cached?.key === key) return { graph: this.cached.graph, compiled: false };
-    const graph = await compileProject(this.vars, this.projectDir);
+    const file = path.join(CACHE_DIR, `${key}.json`);
+    let json = await readFile(file, "utf8").catch(() => undefined);
+    if (json === undefined) {
+      json = await compileJson(this.vars, this.projectDir);
+      // Written aside and renamed: a concurrent reader sees the whole file or none.
+      await mkdir(CACHE_DIR, { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      await writeFile(temporary, json);
+      await rename(temporary, file);
+    }
+    const graph = parseChecked(json);
     this.cached = { key, graph };
     return { graph, compiled: true };
   }

@@ -93,28 +93,30 @@ describe("idempotent runs", () => {
     }
   });
 
-  it("a `sightline transform` process killed with SIGKILL mid-run leaves tables that the next run completes exactly", async () => {
-    await resetWarehouse(warehouse);
-    const now = Date.now();
-    const copies = sampleCopies({ count: 20_000, from: now - 6 * DAY_MS, to: now - MINUTE_MS, seed: 7, prefix: "k" });
-    await insertRawEvents(warehouse, copies);
-    // The file is one process's at a time: hand it to the child, then take it back.
-    warehouse.db.close();
-    const killedAfter = await runUntilKilled(warehouse.dbPath, "detections.detection_events");
-    expect(killedAfter).toContain("detections.detection_events");
+  it("a `sightline transform` process killed with SIGKILL during each action in turn: the next run ends as one clean run", async () => {
+    const { graph } = await warehouse.transformer.graph();
+    const everyAction = actionsInOrder(graph).map((a) => a.name);
+    // Killed as soon as action k-1 reports done, i.e. while action k runs (or is about to start).
+    for (let k = 1; k < everyAction.length; k++) {
+      await resetWarehouse(warehouse);
+      const { copies, invalid, endedAt } = await loadHistory(300 + k);
+      const batch = await liveBatch(endedAt, 400 + k);
+      await insertRawEvents(warehouse, batch);
+      copies.push(...batch);
+      // The file is one process's at a time: hand it to the child, then take it back.
+      warehouse.db.close();
+      const output = await runUntilKilled(warehouse.dbPath, everyAction[k - 1]!);
+      expect(output, `killed during ${everyAction[k]}`).not.toMatch(/^run ok/m);
 
-    const db = await openDatabase(warehouse.dbPath, { memoryLimit: "1GB", threads: 2 });
-    warehouse = { ...warehouse, db, transformer: new Transformer(db) };
-    // it did die midway: detection_events was written, the last models were not
-    const left = Object.keys(await snapshotTables(warehouse));
-    expect(left).toContain("detection_events");
-    expect(left).not.toContain("top_items_by_location");
-    const report = await warehouse.transformer.run();
-    expectRunOk(report);
-    expect(await readModels(warehouse)).toEqual(referenceModels({ copies, locations: LOCATIONS, now: report.startedAt }));
-    const recovered = await snapshotTables(warehouse);
-    expectRunOk(await warehouse.transformer.run({ fullRefresh: true }));
-    expect(recovered).toEqual(await snapshotTables(warehouse));
+      const db = await openDatabase(warehouse.dbPath, { memoryLimit: "1GB", threads: 2 });
+      warehouse = { ...warehouse, db, transformer: new Transformer(db) };
+      const report = await warehouse.transformer.run();
+      expectRunOk(report);
+      expect(await readModels(warehouse), `killed during ${everyAction[k]}`).toEqual(referenceModels({ copies, locations: LOCATIONS, invalid, now: report.startedAt }));
+      const recovered = await snapshotTables(warehouse);
+      expectRunOk(await warehouse.transformer.run({ fullRefresh: true }));
+      expect(recovered, `killed during ${everyAction[k]}`).toEqual(await snapshotTables(warehouse));
+    }
   });
 });
 
