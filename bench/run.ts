@@ -1,6 +1,7 @@
 // `npm run bench` runs every benchmark; `npm run bench -- NAME [options]` runs one.
 // Each benchmark is a module with `main(args)`; add new ones to this registry.
-const benches: Record<string, { about: string; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
+const benches: Record<string, { about: string; long?: boolean; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
+  soak: { about: "30-minute soak of the ingest service at 10,000 events/s: RSS stays flat (only when named)", long: true, load: () => import("./soak.ts") },
   ingest: { about: "ingest service: HTTP ceiling, DuckDB sink, latency at 100k/s, Pub/Sub emulator", load: () => import("./ingest.ts") },
   freshness: { about: "local stack end to end: event sent → visible in the dashboard's data, CPU and RSS (5 min at 10,000 events/s)", load: () => import("./freshness.ts") },
   models: { about: "full refresh (36 M raw rows) and incremental runs of the Dataform models on DuckDB", load: () => import("./models.ts") },
@@ -11,7 +12,8 @@ if (name === "--help" || name === "-h") {
   for (const [key, bench] of Object.entries(benches)) console.log(`${key.padEnd(12)} ${bench.about}`);
   process.exit(0);
 }
-const selected = name && !name.startsWith("-") ? [name] : Object.keys(benches);
+// Long runs (the soak) run only when named.
+const selected = name && !name.startsWith("-") ? [name] : Object.keys(benches).filter((key) => !benches[key]!.long);
 const rest = name && !name.startsWith("-") ? args : process.argv.slice(2);
 for (const key of selected) {
   const bench = benches[key];

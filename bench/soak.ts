@@ -1,0 +1,53 @@
+// Soak: the ingest service (`sightline serve`, DuckDB sink) under the camera simulator at a steady rate
+// for a long time, RSS sampled from /proc. RSS must stay flat: growth from the end of the warm-up to
+// the end under 10 %. Outside the test run (it takes 30 minutes); results go to RELIABILITY.md.
+// Options (env): SOAK_SECONDS=1800 SOAK_RATE=10000 SOAK_WARMUP=120.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "../stack/pubsub_emulator.ts";
+
+const CLI = path.join(import.meta.dirname, "..", "cli", "sightline.ts");
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 1800);
+const RATE = Number(process.env.SOAK_RATE ?? 10_000);
+const WARMUP = Number(process.env.SOAK_WARMUP ?? 120);
+
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), "sightline-soak-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const service = spawn(process.execPath, [CLI, "serve", "--db", path.join(dir, "soak.duckdb"), "--port", String(port)], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "warn" } });
+  try {
+    for (let i = 0; !(await fetch(`${url}/ready`).then((r) => r.ok, () => false)); i++) {
+      if (i > 300) throw new Error("the service did not get ready");
+      await sleep(100);
+    }
+    const simulator = spawn(process.execPath, [CLI, "simulate", "--url", url, "--rate", String(RATE), "--duration", String(WARMUP + SECONDS)], { stdio: ["ignore", "pipe", "pipe"] });
+    let summary = "";
+    simulator.stdout!.on("data", (chunk) => (summary += chunk));
+    simulator.stderr!.resume();
+    const samples: Array<{ at: number; rss: number }> = [];
+    const started = Date.now();
+    while (Date.now() - started < (WARMUP + SECONDS) * 1000) {
+      await sleep(10_000);
+      samples.push({ at: Math.round((Date.now() - started) / 1000), rss: rssMiB(service.pid!) });
+    }
+    await new Promise((resolve) => simulator.once("exit", resolve));
+    const measured = samples.filter((s) => s.at >= WARMUP);
+    const first = measured[0]!.rss;
+    const last = measured.at(-1)!.rss;
+    const max = Math.max(...measured.map((s) => s.rss));
+    console.log(JSON.stringify({ rate: RATE, seconds: SECONDS, warmup: WARMUP, rssMiB: { afterWarmup: first, end: last, max, growthPercent: ((last - first) / first) * 100 }, samples, simulator: summary.trim().split("\n") }, null, 2));
+    console.log(`| ${RATE.toLocaleString("en")} | ${SECONDS / 60} min | ${first.toFixed(0)} | ${last.toFixed(0)} | ${max.toFixed(0)} | ${(((last - first) / first) * 100).toFixed(1)} % |`);
+  } finally {
+    service.kill("SIGTERM");
+    await new Promise((resolve) => service.once("exit", resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+

@@ -1,0 +1,139 @@
+// Overload: measure what `sightline serve` (DuckDB sink, its own process) sustains, offer twice that
+// open-loop (requests fired on a clock, whatever the answers), and check that it sheds the excess with
+// 503 + Retry-After instead of queueing without bound, that its RSS stays under the stated bound, and
+// that it answers everything again once the load drops.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../stack/pubsub_emulator.ts";
+
+const CLI = path.join(import.meta.dirname, "..", "..", "cli", "sightline.ts");
+/** The stated bound: bodies in flight are capped at MAX_INFLIGHT_BYTES (64 MiB here) plus the process's own ~300 MiB. */
+const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+const RSS_BOUND_MIB = 768;
+const BATCH = 500;
+
+let dir: string;
+let child: ChildProcess;
+let url: string;
+// Sockets enough for every outstanding request: queued in the client, requests would never reach the
+// service, and no overload would be seen.
+const agent = new Agent({ keepAlive: true, maxSockets: 4_096 });
+const rssMiB = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "sightline-overload-"));
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  // The service gets one core of the two, the load generator the other: a client sharing the service's
+  // core could never offer it twice what it can take.
+  child = spawn("taskset", ["-c", "1", process.execPath, CLI, "serve", "--db", path.join(dir, "w.duckdb"), "--port", String(port)], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, LOG_LEVEL: "error", MAX_INFLIGHT_BYTES: String(MAX_INFLIGHT_BYTES) },
+  });
+  for (let waited = 0; !(await fetch(`${url}/ready`).then((r) => r.ok, () => false)); waited += 100) {
+    if (waited > 30_000) throw new Error("sightline serve did not get ready");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+});
+afterAll(async () => {
+  agent.destroy();
+  child?.kill("SIGTERM");
+  await new Promise((resolve) => child?.once("exit", resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+let nextId = 1;
+function body(): Buffer {
+  const now = Date.now();
+  const events = Array.from({ length: BATCH }, () => ({ detection_oid: nextId++, video_camera_oid: 11, geographical_location_oid: 3, item_name: "car", timestamp_detected: now }));
+  return Buffer.from(JSON.stringify(events));
+}
+
+interface Answer {
+  status: number;
+  retryAfter?: string;
+  ms: number;
+}
+
+function post(payload: Buffer): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = request(`${url}/v1/detections`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": payload.length } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode!, retryAfter: res.headers["retry-after"] as string | undefined, ms: performance.now() - started }));
+    });
+    req.on("error", () => resolve({ status: 0, ms: performance.now() - started }));
+    req.end(payload);
+  });
+}
+
+/** Closed loop: `concurrency` clients send back to back; returns events/s acknowledged. */
+async function capacity(seconds: number, concurrency: number): Promise<number> {
+  const payloads = Array.from({ length: 64 }, body);
+  let accepted = 0;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, c) => {
+      for (let i = c; performance.now() < until; i += concurrency) if ((await post(payloads[i % payloads.length]!)).status === 202) accepted += BATCH;
+    })
+  );
+  return accepted / seconds;
+}
+
+/** Open loop: a request every 1/rate s for `seconds`, whatever the answers (up to 4,000 outstanding). */
+async function openLoop(eventsPerSecond: number, seconds: number, onTick?: () => void): Promise<Answer[]> {
+  const payloads = Array.from({ length: 64 }, body);
+  const perRequestMs = (BATCH * 1000) / eventsPerSecond;
+  const answers: Promise<Answer>[] = [];
+  const started = performance.now();
+  let outstanding = 0;
+  for (let i = 0; performance.now() - started < seconds * 1000; i++) {
+    const due = started + i * perRequestMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (outstanding >= 4_000) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      continue;
+    }
+    outstanding++;
+    answers.push(post(payloads[i % payloads.length]!).finally(() => outstanding--));
+    if (i % 50 === 0) onTick?.();
+  }
+  return Promise.all(answers);
+}
+
+const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))]!;
+
+describe("overload", () => {
+  it("sheds twice its capacity with 503 + Retry-After, stays under its memory bound, and recovers", async () => {
+    await capacity(1, 64); // warm-up
+    // Capacity with many clients at once: group commits grow with concurrency.
+    const measured = await capacity(4, 64);
+    expect(measured).toBeGreaterThan(10_000);
+
+    let peakRss = 0;
+    const overloaded = await openLoop(2 * measured, 8, () => (peakRss = Math.max(peakRss, rssMiB())));
+    peakRss = Math.max(peakRss, rssMiB());
+    const counts = new Map<number, number>();
+    for (const a of overloaded) counts.set(a.status, (counts.get(a.status) ?? 0) + 1);
+    const shed = overloaded.filter((a) => a.status === 503);
+    console.log(`overload: capacity ${Math.round(measured)} events/s; at 2x: ${[...counts].map(([s, n]) => `${s}×${n}`).join(", ")}; peak RSS ${peakRss.toFixed(0)} MiB`);
+    expect([...counts.keys()].every((s) => s === 202 || s === 503)).toBe(true);
+    expect(shed.length).toBeGreaterThan(0);
+    expect(shed.every((a) => a.retryAfter === "1")).toBe(true);
+    // Still doing useful work while shedding: a good share of the offered load is acknowledged.
+    expect(counts.get(202)! * BATCH).toBeGreaterThan(0.3 * measured * 8);
+    expect(peakRss).toBeLessThan(RSS_BOUND_MIB);
+
+    // The load drops to half the capacity: everything is acknowledged again, promptly.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const calm = await openLoop(0.5 * measured, 4);
+    expect(calm.every((a) => a.status === 202)).toBe(true);
+    expect(quantile(calm.map((a) => a.ms), 0.5)).toBeLessThan(100);
+  });
+});
