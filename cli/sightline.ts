@@ -183,7 +183,7 @@ program
   .option("--seed <n>", "simulator seed", positiveInteger, 1)
   .option("--log-level <level>", "ingest service log level (JSON lines)", "warn")
   .action(async (options) => {
-    const { startStack } = await import("../stack/up.ts");
+    const { LOCAL_TOKEN, startStack } = await import("../stack/up.ts");
     const say = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`);
     const port = Number(options.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port ${options.port}: expected 0-65535`);
@@ -206,6 +206,8 @@ program
     });
     say(`dashboard  ${stack.url}/`);
     say(`ingest     POST ${stack.url}/v1/detections${options.simulate ? ` (simulator sending ${options.rate.toLocaleString("en")} events/s)` : ""}`);
+    // With the emulator the service runs in production mode, auth on: say which token it takes.
+    if (options.pubsubEmulator) say(`           with Authorization: Bearer ${LOCAL_TOKEN}`);
     say("Ctrl-C stops everything; a restart carries on with the same database.");
     let stopping = false;
     const stop = () => {

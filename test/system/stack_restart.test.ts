@@ -70,6 +70,8 @@ describe("sightline up, stopped and started again", () => {
     expect(firstRun.accepted).toBeGreaterThan(10_000);
     expect(await first.stop()).toBe(0);
     expect(first.output()).toContain("stopped");
+    // No auth on the local stack, so it listens on loopback unless told otherwise.
+    expect(first.output()).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\//);
 
     const second = await startUp(dbPath, await freePort());
     expect(second.output()).not.toContain("Dataset B: generated");
