@@ -232,6 +232,19 @@ program
 program.addCommand(simulateCommand());
 
 program
+  .command("dashboard-url")
+  .description("Print a Looker Studio Linking API URL that creates the report on the BigQuery models (see docs/looker-studio.md).")
+  .requiredOption("--project <id>", "Google Cloud project holding the models")
+  .option("--dataset <id>", "dataset of the models", "detections")
+  .option("--billing-project <id>", "project billed for the report's queries (default: --project)")
+  .option("--template <reportId>", "a template report whose data sources are named realtime, hourly, top, quality")
+  .option("--name <name>", "name of the new report")
+  .action(async (options) => {
+    const { reportLink } = await import("../deploy/looker_studio.ts");
+    console.log(reportLink({ project: options.project, dataset: options.dataset, billingProject: options.billingProject, templateReportId: options.template, reportName: options.name }));
+  });
+
+program
   .command("sample")
   .description("Write small sample Dataset A and Dataset B Parquet files to try Sightline with.")
   .option("--out <dir>", "folder for detections.parquet and locations.parquet", "./data/sample")
