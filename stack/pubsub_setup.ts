@@ -1,37 +1,25 @@
-// Production's Pub/Sub shape on the emulator: the raw topic, the service's dead-letter topic, the
-// subscription the BigQuery subscription would be, and a subscription that keeps dead letters.
+// Production's Pub/Sub shape on the emulator: the raw topic, the dead-letter topics, the subscription
+// the BigQuery subscription would be, and subscriptions that keep dead letters.
 import { PubSub } from "@google-cloud/pubsub";
 import type { Database } from "../runner/database.ts";
+import { INGEST_DEAD_LETTER_TOPIC, RAW_SUBSCRIPTION, RAW_TOPIC } from "../deploy/names.ts";
+import { apply, plan } from "../deploy/plan.ts";
+import { subscriptionProvider, topicProvider } from "../deploy/pubsub_provider.ts";
+import { pubsubResources } from "../deploy/pubsub_resources.ts";
 import { startEmulator, type Emulator } from "./pubsub_emulator.ts";
 import { SubscriptionWriter } from "./subscription_writer.ts";
 
-export const RAW_TOPIC = "raw-detections";
-export const INGEST_DEAD_LETTER_TOPIC = "ingest-dead-letters";
-export const RAW_SUBSCRIPTION = "raw-detections-bigquery";
-export const DEAD_LETTER_SUBSCRIPTION = "ingest-dead-letters-kept";
+export { INGEST_DEAD_LETTER_TOPIC, RAW_SUBSCRIPTION, RAW_TOPIC } from "../deploy/names.ts";
 export const LOCAL_PROJECT = "sightline-local";
 
-function alreadyExists(error: unknown): boolean {
-  return (error as { code?: number }).code === 6;
-}
-
-/** Creates what is missing; running it again changes nothing. */
-export async function ensurePubsubResources(client: PubSub): Promise<void> {
-  for (const name of [RAW_TOPIC, INGEST_DEAD_LETTER_TOPIC]) {
-    await client.createTopic(name).catch((error) => {
-      if (!alreadyExists(error)) throw error;
-    });
-  }
-  const subscriptions: Array<[string, string]> = [
-    [RAW_TOPIC, RAW_SUBSCRIPTION],
-    [INGEST_DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION],
-  ];
-  for (const [topic, subscription] of subscriptions) {
-    // 60 s to commit a batch before Pub/Sub redelivers it (the writer commits within milliseconds).
-    await client.topic(topic).createSubscription(subscription, { ackDeadlineSeconds: 60 }).catch((error) => {
-      if (!alreadyExists(error)) throw error;
-    });
-  }
+/**
+ * Production's Pub/Sub resources, from the deploy plan itself (the same bodies `sightline deploy`
+ * applies), less the BigQuery binding: the subscription writer pulls that subscription instead.
+ * Creates what is missing; running it again changes nothing.
+ */
+export async function ensurePubsubResources(client: PubSub, project: string): Promise<void> {
+  const providers = [topicProvider(client), subscriptionProvider(client)];
+  await apply(await plan(pubsubResources({ project, withoutBigQuery: true }), providers), providers);
 }
 
 export interface PubsubStack {
@@ -60,7 +48,7 @@ export async function startPubsubStack(options: PubsubStackOptions): Promise<Pub
   const emulatorHost = options.emulatorHost ?? (emulator = await startEmulator()).host;
   const client = new PubSub({ projectId, apiEndpoint: emulatorHost, emulatorMode: true });
   try {
-    await ensurePubsubResources(client);
+    await ensurePubsubResources(client, projectId);
     const subscription = client.subscription(RAW_SUBSCRIPTION, {
       // Enough in flight to keep up with tens of thousands of events a second, bounded so a stalled
       // database cannot make the process hold an unbounded backlog.
