@@ -233,29 +233,20 @@ program.addCommand(simulateCommand());
 
 program
   .command("deploy")
-  .description("Plan and apply production on GCP, idempotently: read what exists, create or update only what differs. So far: Pub/Sub.")
+  .description("Plan and apply production on GCP, idempotently: read what exists, create or update only what differs. So far: BigQuery datasets and raw table, Pub/Sub.")
   .requiredOption("--project <id>", "Google Cloud project")
   .requiredOption("--region <region>", "region of the datasets, bucket and Cloud Run service (e.g. europe-west1)")
   .option("--dry-run", "print the plan and change nothing", false)
   .action(async (options) => {
-    const { PubSub } = await import("@google-cloud/pubsub");
-    const { apply, describePlan, plan } = await import("../deploy/plan.ts");
-    const { subscriptionProvider, topicProvider } = await import("../deploy/pubsub_provider.ts");
-    const { pubsubResources } = await import("../deploy/pubsub_resources.ts");
-    // Application Default Credentials (gcloud auth application-default login), or PUBSUB_EMULATOR_HOST.
-    const client = new PubSub({ projectId: options.project });
+    const { deployPlan } = await import("../deploy/deploy.ts");
+    const deployment = await deployPlan({ project: options.project, region: options.region });
     try {
-      const providers = [topicProvider(client), subscriptionProvider(client)];
-      const changes = await plan(pubsubResources({ project: options.project, region: options.region }), providers).catch((error: Error) => {
-        throw new Error(`could not read the project's Pub/Sub resources (${error.message.split("\n")[0]}): authenticate with \`gcloud auth application-default login\` and check the project id`);
-      });
-      for (const line of describePlan(changes)) console.log(line);
-      console.log("not planned yet: BigQuery datasets and raw table, Cloud Storage, Dataform, Cloud Run, IAM, alerting (see the open deploy issue)");
+      for (const line of deployment.describe()) console.log(line);
       if (options.dryRun) return console.log("dry run: nothing changed");
-      await apply(changes, providers);
+      await deployment.apply();
       console.log("applied");
     } finally {
-      await client.close();
+      await deployment.close();
     }
   });
 

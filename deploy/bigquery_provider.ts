@@ -1,0 +1,68 @@
+// BigQuery datasets and tables through the official client (@google-cloud/bigquery): read the
+// resource, create it, or patch the fields that differ. Partitioning cannot change after creation:
+// such a difference is reported, not "fixed" by dropping a table.
+import type { BigQuery } from "@google-cloud/bigquery";
+import type { Provider, Resource } from "./plan.ts";
+
+const notFound = (error: unknown) => (error as { code?: number }).code === 404;
+
+function shaped(metadata: Record<string, unknown>, like: Record<string, unknown>): Record<string, unknown> {
+  // Only the fields Sightline sets, so BigQuery's own (etag, creationTime, …) never count as drift.
+  return Object.fromEntries(Object.keys(like).map((key) => [key, metadata[key]]));
+}
+
+export function datasetProvider(client: BigQuery): Provider {
+  return {
+    kind: "bigquery.dataset",
+    async read(resource) {
+      try {
+        const [metadata] = await client.dataset(resource.name).getMetadata();
+        return shaped(metadata, resource.body);
+      } catch (error) {
+        if (notFound(error)) return null;
+        throw error;
+      }
+    },
+    async create(resource) {
+      await client.createDataset(resource.name, resource.body);
+    },
+    async update(resource, paths) {
+      if (paths.includes("location")) throw new Error(`dataset ${resource.name} is in another location; a dataset cannot move (create the project's datasets in one region)`);
+      await client.dataset(resource.name).setMetadata(Object.fromEntries(paths.map((p) => [p, resource.body[p]])));
+    },
+  };
+}
+
+function tableOf(client: BigQuery, resource: Resource) {
+  const [dataset, table] = resource.name.split(".") as [string, string];
+  return client.dataset(dataset).table(table);
+}
+
+export function tableProvider(client: BigQuery): Provider {
+  return {
+    kind: "bigquery.table",
+    async read(resource) {
+      try {
+        const [metadata] = await tableOf(client, resource).getMetadata();
+        return shaped(metadata, resource.body);
+      } catch (error) {
+        if (notFound(error)) return null;
+        throw error;
+      }
+    },
+    async create(resource) {
+      const [dataset, table] = resource.name.split(".") as [string, string];
+      await client.dataset(dataset).createTable(table, resource.body);
+    },
+    async update(resource, paths) {
+      if (paths.includes("timePartitioning") || paths.includes("clustering")) {
+        const partitioning = (resource.body.timePartitioning ?? {}) as Record<string, unknown>;
+        // The expiration may change in place; the partitioning column and type may not.
+        if (paths.includes("clustering")) throw new Error(`table ${resource.name} is clustered differently; clustering changes need a new table`);
+        await tableOf(client, resource).setMetadata({ timePartitioning: partitioning });
+        paths = paths.filter((p) => p !== "timePartitioning");
+      }
+      if (paths.length > 0) await tableOf(client, resource).setMetadata(Object.fromEntries(paths.map((p) => [p, resource.body[p]])));
+    },
+  };
+}
