@@ -41,6 +41,21 @@ describe("the BigQuery compile", () => {
   });
 });
 
+describe("scheduled runs read bounded slices", () => {
+  it("every incremental read of detection_events filters its partition column, so BigQuery prunes a year of partitions", () => {
+    const reads: string[] = [];
+    for (const statement of bigQueryStatements(bigquery)) {
+      if (!statement.purpose.startsWith("incremental") || statement.purpose.includes("full refresh")) continue;
+      // Each FROM of the table, up to the end of its subquery or CTE.
+      for (const match of statement.sql.matchAll(/from `[^`]+\.detections\.detection_events`([^)]*)/g)) {
+        reads.push(`${statement.action}: ${match[1]!.replace(/\s+/g, " ").trim()}`);
+      }
+    }
+    expect(reads.length).toBeGreaterThanOrEqual(5);
+    expect(reads.filter((read) => !/publish_time (>|>=|between)/.test(read))).toEqual([]);
+  });
+});
+
 describe("materialized views", () => {
   it("are legal incremental materialized views with refresh options", () => {
     expect(bigquery.tables.filter((t) => t.materialized).map((t) => t.target.name)).toEqual(["detection_events_enriched"]);
