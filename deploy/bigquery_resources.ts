@@ -56,8 +56,10 @@ export function bigqueryResources(config: BigQueryConfig): Resource[] {
         description: "One row per Pub/Sub message on raw-detections, written by the subscription raw-detections-bigquery.",
         schema: { fields: RAW_SCHEMA },
         timePartitioning: { type: "DAY", field: "publish_time", expirationMs: String(SEVEN_DAYS_SECONDS * 1000) },
-        // detection_events' collision check reads the new rows' detection_oid range.
-        clustering: { fields: ["detection_oid"] },
+        // Every scheduled read of the raw table is a publish_time range (the last few minutes of today's
+        // partition): clustering on it lets BigQuery skip the rest of the partition's blocks, about
+        // 30× fewer bytes billed per run at 10,000 events/s (docs/production.md, "Cost").
+        clustering: { fields: ["publish_time"] },
       },
     },
   ];

@@ -45,7 +45,7 @@ describe("the BigQuery part of the deploy plan", () => {
     expect(posts[3]!.body).toMatchObject({
       tableReference: { tableId: "raw_detection_events" },
       timePartitioning: { type: "DAY", field: "publish_time", expirationMs: "604800000" },
-      clustering: { fields: ["detection_oid"] },
+      clustering: { fields: ["publish_time"] },
       schema: { fields: RAW_SCHEMA },
     });
 
