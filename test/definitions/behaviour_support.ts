@@ -11,7 +11,7 @@ export const MODELS_SCHEMA = "detections";
 export const ASSERTIONS_SCHEMA = "detections_assertions";
 
 /** Columns that record when a run happened, not what the data says: left out of comparisons. */
-const RUN_TIME_COLUMNS = ["loaded_at", "last_loaded_at", "consumed_until"];
+const RUN_TIME_COLUMNS = ["loaded_at", "last_loaded_at", "last_published_at", "consumed_until"];
 
 export async function readModel(warehouse: TestWarehouse, model: keyof ModelTables): Promise<Row[]> {
   const rows = await readTable(warehouse, `${MODELS_SCHEMA}.${model}`, "all");
