@@ -150,7 +150,7 @@ export async function executeActions(connection: DuckDBConnection, actions: Acti
           kind: action.kind,
           status: "failed",
           durationMs: 0,
-          error: `${action.name} failed: ${(error as Error).message}`,
+          error: `${action.name} failed: ${explain(action, error as Error)}`,
         };
         if (action.kind !== "assertion") stopped = action.name;
       }
@@ -159,6 +159,16 @@ export async function executeActions(connection: DuckDBConnection, actions: Acti
     options.onAction?.(result);
   }
   return results;
+}
+
+/** DuckDB's message, plus what to do when the cause is a table built by an older version of its SQL. */
+function explain(action: Action, error: Error): string {
+  const missing = /Referenced column "([^"]+)" not found/.exec(error.message);
+  if (action.kind === "incremental" && missing) {
+    const model = action.name.split(".").pop();
+    return `${error.message.split("\n")[0]} — the table was built by an older version of its SQL (column "${missing[1]}" is new): rebuild it with \`sightline transform --full-refresh --actions ${model}\` (what depends on it is rebuilt too)`;
+  }
+  return error.message;
 }
 
 function canonicalRows(rows: Record<string, unknown>[]): string[] {
