@@ -102,3 +102,29 @@ describe("executing a compiled graph on DuckDB", () => {
     expect(columns.error).toMatch(/columns differ: got \[a\], expected \[b\]/);
   });
 });
+
+describe("a model whose table predates its SQL", () => {
+  it("fails with what to do: rebuild it with --full-refresh", async () => {
+    const [action] = actionsInOrder(incrementalGraph()).filter((a) => a.kind === "incremental");
+    expect((await executeActions(db.connection, [action!]))[0]!.status).toBe("ok");
+    // The SQL gains a watermark column the existing table does not have.
+    const newer = parseCompiledGraph({
+      projectConfig: {},
+      tables: [
+        {
+          target: t("d", "counts"),
+          enumType: "INCREMENTAL",
+          uniqueKey: ["id"],
+          incrementalPreOps: ["SET VARIABLE lo = (select coalesce(max(last_seen), 0) from `proj.d.counts`);"],
+          query: "select id, count(*) as copies, max(id) as last_seen from `proj.raw.events` group by id",
+          incrementalQuery: "select id, count(*) as copies, max(id) as last_seen from `proj.raw.events` where id > getvariable('lo') group by id",
+          dependencyTargets: [t("raw", "events")],
+          fileName: "counts.sqlx",
+        },
+      ],
+    });
+    const [result] = await executeActions(db.connection, actionsInOrder(newer).filter((a) => a.kind === "incremental"));
+    expect(result!.status).toBe("failed");
+    expect(result!.error).toMatch(/column "last_seen" is new\): rebuild it with `sightline transform --full-refresh --actions counts`/);
+  });
+});
