@@ -28,6 +28,8 @@ export async function main(): Promise<void> {
       await sleep(100);
     }
     const simulator = spawn(process.execPath, [CLI, "simulate", "--url", url, "--rate", String(RATE), "--duration", String(WARMUP + SECONDS)], { stdio: ["ignore", "pipe", "pipe"] });
+    // Listen from the start: the simulator may finish before the sampling loop does.
+    const simulatorExited = new Promise((resolve) => simulator.once("exit", resolve));
     let summary = "";
     simulator.stdout!.on("data", (chunk) => (summary += chunk));
     simulator.stderr!.resume();
@@ -36,8 +38,10 @@ export async function main(): Promise<void> {
     while (Date.now() - started < (WARMUP + SECONDS) * 1000) {
       await sleep(10_000);
       samples.push({ at: Math.round((Date.now() - started) / 1000), rss: rssMiB(service.pid!) });
+      // One line per sample as it is taken, so a run cut short still leaves its figures.
+      console.log(`sample ${JSON.stringify(samples.at(-1))}`);
     }
-    await new Promise((resolve) => simulator.once("exit", resolve));
+    await simulatorExited;
     const measured = samples.filter((s) => s.at >= WARMUP);
     const first = measured[0]!.rss;
     const last = measured.at(-1)!.rss;
