@@ -5,9 +5,15 @@ import { detectionEvent } from "../../ingest/event.ts";
 const good = { detection_oid: 1, video_camera_oid: 2, geographical_location_oid: 3, item_name: "car", timestamp_detected: 1700000000000 };
 
 describe("the event contract", () => {
-  it("accepts ids as JSON numbers up to 2^53-1 and as decimal strings over the whole int64 range, exactly", () => {
-    const parsed = detectionEvent.parse({ ...good, detection_oid: Number.MAX_SAFE_INTEGER, video_camera_oid: "9223372036854775807", geographical_location_oid: "-9223372036854775808" });
-    expect(parsed).toMatchObject({ detection_oid: 9007199254740991n, video_camera_oid: 9223372036854775807n, geographical_location_oid: -9223372036854775808n });
+  it("accepts ids as JSON numbers up to 2^53-1 and as decimal strings up to 2^63-1, exactly, and 0", () => {
+    const parsed = detectionEvent.parse({ ...good, detection_oid: Number.MAX_SAFE_INTEGER, video_camera_oid: "9223372036854775807", geographical_location_oid: "0" });
+    expect(parsed).toMatchObject({ detection_oid: 9007199254740991n, video_camera_oid: 9223372036854775807n, geographical_location_oid: 0n });
+  });
+
+  it("refuses negative ids, even within int64", () => {
+    const parsed = detectionEvent.safeParse({ ...good, geographical_location_oid: "-9223372036854775808" });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toBe("must not be negative: object ids are 0 or more");
   });
 
   it("drops unknown fields", () => {

@@ -74,7 +74,7 @@ describe("POST /v1/detections", () => {
   });
 
   it("stores what the validator read when DuckDB would read the body differently (a repeated key)", async () => {
-    const body = '[{"detection_oid":801,"detection_oid":802,"video_camera_oid":7,"geographical_location_oid":3,"item_name":"car","timestamp_detected":1}]';
+    const body = '[{"detection_oid":801,"detection_oid":802,"video_camera_oid":7,"geographical_location_oid":3,"item_name":"car","timestamp_detected":1700000000000}]';
     const result = await post(body);
     expect(result.body).toMatchObject({ accepted: 1, rejected: 0 });
     expect((await rawRows("detection_oid in (801, 802)")).map((r) => r.id)).toEqual(["802"]);
