@@ -217,7 +217,10 @@ export class EventStream {
     return index;
   }
 
-  /** A new detection (or invalid entry), and its copy if it gets one: a fixed number of draws either way. */
+  /**
+   * A new detection (or invalid entry), and its copy if it gets one. What is drawn depends only on
+   * earlier draws, never on the clock or the copy queue, so the stream's content cannot drift.
+   */
   private generate(now: number, parts: string[], events: Array<SimulatedEvent | null>, counts: BatchCounts): void {
     const o = this.options;
     const random = this.random;

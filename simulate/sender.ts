@@ -21,6 +21,8 @@ export interface SendOptions {
   /** Bearer token, for a service with auth on. */
   token?: string;
   signal?: AbortSignal;
+  /** After the run ends, requests still retrying keep at it this long, then count as failed (10 s). */
+  retryGraceMs?: number;
   stream: StreamOptions;
 }
 
@@ -89,7 +91,6 @@ interface AcceptedResponse {
 
 /** A sender that fell behind sends at most this much of its backlog at once. */
 const MAX_CATCH_UP_MS = 1_000;
-/** After the run ends, requests in flight keep retrying this long before they count as failed. */
 const RETRY_GRACE_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -106,6 +107,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/** Where batches go: {url}/v1/detections, keeping any path prefix of the base URL (a proxy's, say). */
+export function detectionsEndpoint(url: string): string {
+  return `${url.replace(/\/+$/, "")}/v1/detections`;
 }
 
 /** Retry-After in milliseconds: delay-seconds or an HTTP date (RFC 9110), undefined if absent or unreadable. */
@@ -165,11 +171,13 @@ export async function sendStream(options: SendOptions, hooks: SendHooks = {}): P
   }
   if (options.durationSeconds !== undefined && !(options.durationSeconds > 0)) throw new RangeError(`durationSeconds must be positive, got ${options.durationSeconds}`);
   const stream = new EventStream(options.stream);
-  const endpoint = new URL("/v1/detections", options.url).toString();
+  const endpoint = detectionsEndpoint(options.url);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const batchSize = Math.max(1, Math.min(Math.floor(options.batchSize), Math.floor(options.rate)));
   const interval = (batchSize * 1000) / options.rate;
+  // A run of d seconds sends d·rate events, its last batch cut short if need be.
+  const total = options.durationSeconds === undefined ? Infinity : Math.round(options.rate * options.durationSeconds);
 
   const counts: BatchCounts = { originals: 0, copies: 0, conflicting: 0, late: 0, invalid: 0, unknownLocation: 0 };
   const totals = { sent: 0, accepted: 0, rejected: 0, retries: 0, failedRequests: 0, unacknowledged: 0 };
@@ -195,7 +203,8 @@ export async function sendStream(options: SendOptions, hooks: SendHooks = {}): P
   options.signal?.addEventListener("abort", onSignal, { once: true });
   const started = performance.now();
   const deadline = options.durationSeconds === undefined ? Infinity : started + options.durationSeconds * 1000;
-  const deadlineTimer = Number.isFinite(deadline) ? setTimeout(() => stop("duration"), deadline - started) : undefined;
+  // Timers past 2^31-1 ms fire at once; runs that long end by the schedule check alone.
+  const deadlineTimer = deadline - started < 2 ** 31 - 1 ? setTimeout(() => stop("duration"), deadline - started) : undefined;
 
   async function deliver(batch: ReturnType<EventStream["nextBatch"]>): Promise<void> {
     let backoff = 250;
@@ -280,20 +289,19 @@ export async function sendStream(options: SendOptions, hooks: SendHooks = {}): P
       }
       const now = performance.now();
       if (now - due > MAX_CATCH_UP_MS) due = now - MAX_CATCH_UP_MS;
-      // A run of d seconds sends d·rate events: the batch due at the deadline belongs to the next second.
-      if (due >= deadline) break;
+      if (totals.sent >= total || due >= deadline) break;
       if (due > now) {
         await sleep(due - now, halt.signal);
         continue;
       }
-      const batch = stream.nextBatch(batchSize);
+      const batch = stream.nextBatch(Math.min(batchSize, total - totals.sent));
       for (const key of Object.keys(counts) as Array<keyof BatchCounts>) counts[key] += batch.counts[key];
       totals.sent += batch.events.length;
       due += interval;
       const delivery = deliver(batch).finally(() => inFlight.delete(delivery));
       inFlight.add(delivery);
     }
-    graceTimer = setTimeout(() => giveUp.abort(), RETRY_GRACE_MS);
+    graceTimer = setTimeout(() => giveUp.abort(), options.retryGraceMs ?? RETRY_GRACE_MS);
     await Promise.all(inFlight);
   } finally {
     clearInterval(progressTimer);
