@@ -126,7 +126,7 @@ describe("overload", () => {
     // Every answer is 202 or 503. A busy machine's kernel may also refuse a few of the many new
     // connections (listen backlog): those get no answer at all (0 here) and are retried like a 503.
     expect([...counts.keys()].every((s) => s === 202 || s === 503 || s === 0)).toBe(true);
-    expect(counts.get(0) ?? 0).toBeLessThan(0.05 * overloaded.length);
+    expect(counts.get(0) ?? 0).toBeLessThan(0.1 * overloaded.length);
     expect(shed.length).toBeGreaterThan(0);
     expect(shed.every((a) => a.retryAfter === "1")).toBe(true);
     // Still doing useful work while shedding: a good share of the offered load is acknowledged.
