@@ -13,6 +13,11 @@ const schema = z
     SIGHTLINE_LOCAL: boolean.default(false),
     SINK: z.enum(["duckdb", "pubsub"]).default("pubsub"),
     SIGHTLINE_DB: z.string().min(1).default("./data/sightline.duckdb"),
+    /**
+     * DuckDB's memory limit when the service opens the file itself. It only appends, so it needs little:
+     * a large limit just lets DuckDB keep every written block cached, and RSS grows with the table.
+     */
+    DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),
     /** Comma-separated bearer tokens that cameras may present. */
     AUTH_TOKENS: z.string().default(""),
@@ -33,6 +38,7 @@ const schema = z
     local: env.SIGHTLINE_LOCAL,
     sink: env.SIGHTLINE_LOCAL ? ("duckdb" as const) : env.SINK,
     dbPath: env.SIGHTLINE_DB,
+    duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
     rawDataset: env.RAW_DATASET,
     authTokens: env.AUTH_TOKENS.split(",").map((t) => t.trim()).filter(Boolean),
     maxBodyBytes: env.MAX_BODY_BYTES,

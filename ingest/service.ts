@@ -44,7 +44,7 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     const { openDatabase } = await import("../runner/database.ts");
     const { ensureRawTables } = await import("../runner/raw_tables.ts");
     const { DuckdbSink } = await import("./sinks/duckdb.ts");
-    database = options.database ?? (await openDatabase(config.dbPath));
+    database = options.database ?? (await openDatabase(config.dbPath, { memoryLimit: config.duckdbMemoryLimit }));
     await ensureRawTables(database.connection, config.rawDataset);
     sink = new DuckdbSink(await database.instance.connect(), {
       rawSchema: config.rawDataset,

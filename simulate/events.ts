@@ -1,9 +1,6 @@
-// The camera simulator's event stream. Everything about an event is drawn from one seeded generator
-// when its detection is first made: its location, camera, item, lateness, validity, and whether (and
-// how, and after how long) it will be delivered again. Nothing drawn depends on the clock, so a seed and
-// a first detection_oid give the same detections and the same copies however fast or slow the stream
-// is consumed; the clock only decides which batch a copy falls due in, as camera and publisher retries
-// land seconds to hours after the first delivery.
+// The camera simulator's event stream: seeded and deterministic in content (which detections, which
+// copies, which are late, conflicting, invalid or at unknown locations), with copies re-sent seconds
+// to hours after their first delivery, as camera and publisher retries and replays do.
 import { Random } from "./random.ts";
 
 export interface StreamOptions {
@@ -34,14 +31,8 @@ export const DEFAULT_STREAM: Omit<StreamOptions, "firstOid"> = {
   unknownRate: 0.005,
 };
 
-/** Locations outside Dataset B start here (or just past the known ones, if there are more). */
+/** Locations outside Dataset B start here. */
 export const UNKNOWN_LOCATION_BASE = 900_000;
-/** Cameras per location: camera oids are location·10 + 0..2. */
-export const CAMERAS_PER_LOCATION = 3;
-
-export function unknownLocationBase(locations: number): number {
-  return Math.max(UNKNOWN_LOCATION_BASE, locations + 1);
-}
 
 export interface SimulatedEvent {
   detection_oid: number;
@@ -52,7 +43,6 @@ export interface SimulatedEvent {
 }
 
 export interface BatchCounts {
-  /** First deliveries of valid detections. */
   originals: number;
   copies: number;
   conflicting: number;
@@ -86,35 +76,22 @@ const CUMULATIVE = (() => {
 })();
 const QUOTED_ITEMS = ITEMS.map((item) => JSON.stringify(item));
 
-/**
- * Contract violations as cameras commit them. Each keeps the entry's position in the batch, so the
- * service's per-index errors can be matched to them.
- */
-export const INVALID_KINDS: ReadonlyArray<{ name: string; entry: (oid: number, now: number) => string }> = [
-  { name: "missing item_name", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"timestamp_detected":${now}}` },
-  { name: "empty item_name", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":"","timestamp_detected":${now}}` },
-  { name: "item_name over 5,000 characters", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":"${"x".repeat(5001)}","timestamp_detected":${now}}` },
-  { name: "non-integer id", entry: (oid, now) => `{"detection_oid":${oid}.5,"video_camera_oid":11,"geographical_location_oid":1,"item_name":"car","timestamp_detected":${now}}` },
-  { name: "negative id", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":-11,"geographical_location_oid":1,"item_name":"car","timestamp_detected":${now}}` },
-  { name: "id beyond 2^53 as a number", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":18014398509481985,"geographical_location_oid":1,"item_name":"car","timestamp_detected":${now}}` },
-  { name: "null location", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":null,"item_name":"car","timestamp_detected":${now}}` },
-  { name: "item_name of the wrong type", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":42,"timestamp_detected":${now}}` },
-  { name: "timestamp as a date string", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":"car","timestamp_detected":"${new Date(now).toISOString()}"}` },
-  { name: "timestamp in seconds", entry: (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":"car","timestamp_detected":${Math.floor(now / 1000)}}` },
-  { name: "not an object", entry: () => `"not an event"` },
+const INVALID_ENTRIES: Array<(oid: number, now: number) => string> = [
+  (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"timestamp_detected":${now}}`,
+  (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":"","timestamp_detected":${now}}`,
+  (oid, now) => `{"detection_oid":${oid}.5,"video_camera_oid":11,"geographical_location_oid":1,"item_name":"car","timestamp_detected":${now}}`,
+  (oid) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":1,"item_name":"car","timestamp_detected":"yesterday"}`,
+  (oid, now) => `{"detection_oid":${oid},"video_camera_oid":11,"geographical_location_oid":null,"item_name":"car","timestamp_detected":${now}}`,
+  (oid, now) => `{"detection_oid":${oid},"video_camera_oid":18014398509481985,"geographical_location_oid":1,"item_name":"car","timestamp_detected":${now}}`,
+  () => `"not an event"`,
 ];
 
 interface PendingCopy {
   due: number;
-  /** Generation order breaks ties, so copies due together come out in a reproducible order. */
-  order: number;
   event: SimulatedEvent;
-  conflicting: boolean;
 }
 
-const before = (a: PendingCopy, b: PendingCopy) => a.due < b.due || (a.due === b.due && a.order < b.order);
-
-/** A binary min-heap on (due, order): copies come out in the order they fall due. */
+/** A binary min-heap on `due`: copies come out in the order they fall due. */
 class CopyQueue {
   private readonly heap: PendingCopy[] = [];
 
@@ -128,7 +105,7 @@ class CopyQueue {
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
+      if (heap[parent]!.due <= heap[i]!.due) break;
       [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
       i = parent;
     }
@@ -146,8 +123,8 @@ class CopyQueue {
         const left = 2 * i + 1;
         const right = left + 1;
         let smallest = i;
-        if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
-        if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
+        if (left < heap.length && heap[left]!.due < heap[smallest]!.due) smallest = left;
+        if (right < heap.length && heap[right]!.due < heap[smallest]!.due) smallest = right;
         if (smallest === i) break;
         [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
         i = smallest;
@@ -157,44 +134,28 @@ class CopyQueue {
   }
 }
 
-/**
- * Copies waiting to be re-sent are bounded (at 50,000 events/s and 3% copies, two hours of them would
- * be millions); past the bound a new copy falls due within seconds instead, so the copy rate holds.
- */
-export const MAX_PENDING_COPIES = 200_000;
+/** Copies waiting to be re-sent are bounded; beyond it new copies fall due within seconds. */
+const MAX_PENDING_COPIES = 200_000;
 const COPY_DELAY_MS: [number, number] = [2_000, 2 * 3600_000];
 const LATE_BY_MS: [number, number] = [60_000, 6 * 3600_000];
-const RATES = ["duplicateRate", "lateRate", "conflictRate", "invalidRate", "unknownRate"] as const;
 
 export function encodeEvent(event: SimulatedEvent, quotedItem?: string): string {
   return `{"detection_oid":${event.detection_oid},"video_camera_oid":${event.video_camera_oid},"geographical_location_oid":${event.geographical_location_oid},"item_name":${quotedItem ?? JSON.stringify(event.item_name)},"timestamp_detected":${event.timestamp_detected}}`;
 }
 
-const log = Math.log;
-const logUniform = (u: number, [low, high]: [number, number]) => Math.exp(log(low) + u * (log(high) - log(low)));
-
 export class EventStream {
   private readonly options: StreamOptions;
   private readonly random: Random;
   private readonly copies = new CopyQueue();
-  private readonly unknownBase: number;
   private nextOid: number;
-  private copyOrder = 0;
 
   constructor(options: StreamOptions) {
-    for (const rate of RATES) {
+    for (const rate of ["duplicateRate", "lateRate", "conflictRate", "invalidRate", "unknownRate"] as const) {
       if (!(options[rate] >= 0 && options[rate] <= 1)) throw new RangeError(`${rate} must be between 0 and 1, got ${options[rate]}`);
     }
     if (!Number.isSafeInteger(options.firstOid) || options.firstOid < 0) throw new RangeError(`firstOid must be a non-negative safe integer, got ${options.firstOid}`);
-    if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${options.seed}`);
-    // Camera oids are location·10 + k and must stay exact as JSON numbers.
-    if (!Number.isSafeInteger(options.locations) || options.locations < 1 || options.locations > 100_000_000) {
-      throw new RangeError(`locations must be an integer from 1 to 100,000,000, got ${options.locations}`);
-    }
     this.options = options;
-    // The generator takes 32 bits; fold the high bits in so seeds 2^32 apart differ too.
-    this.random = new Random((options.seed ^ Math.floor(options.seed / 2 ** 32)) >>> 0);
-    this.unknownBase = unknownLocationBase(options.locations);
+    this.random = new Random(options.seed);
     this.nextOid = options.firstOid;
   }
 
@@ -203,84 +164,64 @@ export class EventStream {
     return this.copies.size;
   }
 
-  /** The detection_oid the next new detection will get. */
-  get nextDetectionOid(): number {
-    return this.nextOid;
-  }
-
   private pickItem(location: number): number {
     const u = this.random.next();
-    let index = 0;
-    while (index < CUMULATIVE.length - 1 && u >= CUMULATIVE[index]!) index++;
+    let index = CUMULATIVE.findIndex((c) => u < c);
+    if (index < 0) index = ITEMS.length - 1;
     // Half the detections follow the location's own favourites, so top lists differ between places.
-    if (this.random.next() < 0.5) index = (index + (location % 7)) % ITEMS.length;
+    if (this.random.chance(0.5)) index = (index + (location % 7)) % ITEMS.length;
     return index;
-  }
-
-  /**
-   * A new detection (or invalid entry), and its copy if it gets one. What is drawn depends only on
-   * earlier draws, never on the clock or the copy queue, so the stream's content cannot drift.
-   */
-  private generate(now: number, parts: string[], events: Array<SimulatedEvent | null>, counts: BatchCounts): void {
-    const o = this.options;
-    const random = this.random;
-    const oid = this.nextOid++;
-    if (!Number.isSafeInteger(oid)) throw new RangeError(`detection_oid ${oid} is beyond 2^53-1: start from a smaller firstOid`);
-    if (random.next() < o.invalidRate) {
-      parts.push(INVALID_KINDS[random.below(INVALID_KINDS.length)]!.entry(oid, now));
-      events.push(null);
-      counts.invalid++;
-      return;
-    }
-    const unknown = random.next() < o.unknownRate;
-    const location = unknown ? this.unknownBase + random.below(1000) : 1 + random.below(o.locations);
-    const lateDraw = random.next();
-    const late = lateDraw < o.lateRate;
-    const camera = random.below(CAMERAS_PER_LOCATION);
-    const item = this.pickItem(location);
-    const event: SimulatedEvent = {
-      detection_oid: oid,
-      video_camera_oid: location * 10 + camera,
-      geographical_location_oid: location,
-      item_name: ITEMS[item]!,
-      timestamp_detected: late ? now - Math.round(logUniform(lateDraw / o.lateRate, LATE_BY_MS)) : now,
-    };
-    parts.push(encodeEvent(event, QUOTED_ITEMS[item]));
-    events.push(event);
-    counts.originals++;
-    if (unknown) counts.unknownLocation++;
-    if (late) counts.late++;
-
-    if (random.next() >= o.duplicateRate) return;
-    const delayDraw = random.next();
-    const conflicting = random.next() < o.conflictRate;
-    const changeItem = random.next() < 0.5;
-    const shift = 1 + random.below(changeItem ? ITEMS.length - 1 : CAMERAS_PER_LOCATION - 1);
-    // A conflicting copy is the same detection with other content: a re-run model naming another item,
-    // or a neighbouring camera at the same place claiming the detection.
-    const copy = !conflicting
-      ? event
-      : changeItem
-        ? { ...event, item_name: ITEMS[(item + shift) % ITEMS.length]! }
-        : { ...event, video_camera_oid: location * 10 + ((camera + shift) % CAMERAS_PER_LOCATION) };
-    const delay = this.copies.size < MAX_PENDING_COPIES ? logUniform(delayDraw, COPY_DELAY_MS) : COPY_DELAY_MS[0] * (1 + delayDraw);
-    this.copies.push({ due: now + delay, order: this.copyOrder++, event: copy, conflicting });
   }
 
   /** The next `size` entries, due copies first, stamped relative to `now` (epoch ms). */
   nextBatch(size: number, now = Date.now()): GeneratedBatch {
+    const o = this.options;
+    const random = this.random;
     const parts: string[] = [];
     const events: Array<SimulatedEvent | null> = [];
     const counts: BatchCounts = { originals: 0, copies: 0, conflicting: 0, late: 0, invalid: 0, unknownLocation: 0 };
     while (parts.length < size) {
       const due = this.copies.popDue(now);
       if (due) {
-        parts.push(encodeEvent(due.event));
-        events.push(due.event);
+        let event = due.event;
+        if (random.chance(o.conflictRate)) {
+          // A conflicting copy: same detection, other content (a re-run model, a corrupted resend).
+          event = random.chance(0.5)
+            ? { ...event, item_name: ITEMS[(ITEMS.indexOf(event.item_name) + 1 + random.below(ITEMS.length - 1)) % ITEMS.length] ?? "person" }
+            : { ...event, video_camera_oid: event.video_camera_oid + 1 };
+          counts.conflicting++;
+        }
+        parts.push(encodeEvent(event));
+        events.push(event);
         counts.copies++;
-        if (due.conflicting) counts.conflicting++;
-      } else {
-        this.generate(now, parts, events, counts);
+        continue;
+      }
+      const oid = this.nextOid++;
+      if (random.chance(o.invalidRate)) {
+        parts.push(INVALID_ENTRIES[random.below(INVALID_ENTRIES.length)]!(oid, now));
+        events.push(null);
+        counts.invalid++;
+        continue;
+      }
+      const unknown = random.chance(o.unknownRate);
+      const location = unknown ? UNKNOWN_LOCATION_BASE + random.below(1000) : 1 + random.below(o.locations);
+      const late = random.chance(o.lateRate);
+      const item = this.pickItem(location);
+      const event: SimulatedEvent = {
+        detection_oid: oid,
+        video_camera_oid: location * 10 + random.below(3),
+        geographical_location_oid: location,
+        item_name: ITEMS[item]!,
+        timestamp_detected: late ? now - Math.round(random.logUniform(...LATE_BY_MS)) : now,
+      };
+      parts.push(encodeEvent(event, QUOTED_ITEMS[item]));
+      events.push(event);
+      counts.originals++;
+      if (unknown) counts.unknownLocation++;
+      if (late) counts.late++;
+      if (random.chance(o.duplicateRate)) {
+        const delay = this.copies.size < MAX_PENDING_COPIES ? random.logUniform(...COPY_DELAY_MS) : COPY_DELAY_MS[0] * (1 + random.next());
+        this.copies.push({ due: now + delay, event });
       }
     }
     return { body: `[${parts.join(",")}]`, events, counts };
