@@ -93,11 +93,14 @@ describe("idempotent runs", () => {
     }
   });
 
-  it("a `sightline transform` process killed with SIGKILL during each action in turn: the next run ends as one clean run", async () => {
+  it("a `sightline transform` process killed with SIGKILL during each model and operation in turn: the next run ends as one clean run", async () => {
     const { graph } = await warehouse.transformer.graph();
     const everyAction = actionsInOrder(graph).map((a) => a.name);
     // Killed as soon as action k-1 reports done, i.e. while action k runs (or is about to start).
-    for (let k = 1; k < everyAction.length; k++) {
+    // Every action that writes: assertions only read (and take milliseconds, so the run would end
+    // before the signal lands).
+    const writers = actionsInOrder(graph).filter((a) => a.kind !== "assertion").length;
+    for (let k = 1; k < writers; k++) {
       await resetWarehouse(warehouse);
       const { copies, invalid, endedAt } = await loadHistory(300 + k);
       const batch = await liveBatch(endedAt, 400 + k);
