@@ -14,8 +14,8 @@ const schema = z
     SINK: z.enum(["duckdb", "pubsub"]).default("pubsub"),
     SIGHTLINE_DB: z.string().min(1).default("./data/sightline.duckdb"),
     /**
-     * DuckDB's memory limit when the service opens the file itself. It only appends, so it needs little:
-     * a large limit just lets DuckDB keep every written block cached, and RSS grows with the table.
+     * DuckDB's memory limit when the service opens the file itself. It only appends and reads nothing
+     * back, so it needs little; the runner's 3GB default is for the models' queries.
      */
     DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),
