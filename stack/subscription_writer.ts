@@ -45,6 +45,7 @@ export class SubscriptionWriter {
   private buffer: Message[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private closing = false;
   private readonly counters: WriterStats = { rows: 0, invalid: 0, batches: 0, failedBatches: 0, lastCommitAt: null };
   private readonly onMessage = (message: Message) => this.receive(message);
   private readonly onError = (error: Error) => this.errors.push(error);
@@ -67,14 +68,21 @@ export class SubscriptionWriter {
 
   /** Stops pulling, commits and acknowledges what was received, closes the subscription. */
   async close(): Promise<void> {
-    this.subscription.removeListener("message", this.onMessage);
-    await this.subscription.close();
-    this.subscription.removeListener("error", this.onError);
+    // Commit and acknowledge what is held while the stream is still open: removing the last message
+    // listener makes the client close the subscription and nack everything outstanding, so acks sent
+    // after that would be lost and every clean stop would redeliver (as duplicates) what it wrote.
+    this.closing = true;
     this.flush();
     await this.writing;
+    this.subscription.removeListener("message", this.onMessage);
+    // close() flushes the acknowledgements still queued in the client.
+    await this.subscription.close();
+    this.subscription.removeListener("error", this.onError);
   }
 
   private receive(message: Message): void {
+    // Closing: let Pub/Sub give it to the next subscriber instead of holding it past our last commit.
+    if (this.closing) return void message.nack();
     this.buffer.push(message);
     if (this.buffer.length >= this.options.maxMessages) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
