@@ -7,13 +7,12 @@
 // Also samples the stack's CPU and RSS from /proc.
 // Options (env): BENCH_RATES=10000,50000 BENCH_SECONDS=300 BENCH_WARMUP=20 BENCH_EVERY=5.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../stack/pubsub_emulator.ts";
+import { CLI, cpuSeconds, rssMiB } from "../test/support/processes.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "cli", "sightline.ts");
 const RATES = (process.env.BENCH_RATES ?? "10000").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 300);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 20);
@@ -22,7 +21,6 @@ const EVERY = process.env.BENCH_EVERY ?? "5";
 const PROBE_EVERY_MS = 1000;
 const POLL_EVERY_MS = 100;
 const PROBE_LOCATIONS = { first: 9001, count: 1000 };
-const CLOCK_TICKS = 100;
 
 interface Probe {
   index: number;
@@ -30,14 +28,6 @@ interface Probe {
   sentAt: number;
   realtimeAt?: number;
   modelsAt?: number;
-}
-
-function procStat(pid: number): { cpuSeconds: number; rssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return { cpuSeconds, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
 }
 
 function quantile(values: number[], q: number): number {
@@ -69,9 +59,9 @@ async function measure(rate: number) {
 
     const probes: Probe[] = [];
     const startedAt = Date.now();
-    const before = procStat(stack.child.pid!);
+    const cpuBefore = cpuSeconds(stack.child.pid!);
     const rss: number[] = [];
-    const sampler = setInterval(() => rss.push(procStat(stack.child.pid!).rssMiB), 1000);
+    const sampler = setInterval(() => rss.push(rssMiB(stack.child.pid!)), 1000);
     let sending = true;
     const firstOid = 8_000_000_000_000_000 + Math.floor(Math.random() * 1e9) * 1000;
 
@@ -104,7 +94,7 @@ async function measure(rate: number) {
     })();
 
     await sleep(SECONDS * 1000);
-    const after = procStat(stack.child.pid!);
+    const cpuAfter = cpuSeconds(stack.child.pid!);
     sending = false;
     await sender;
     await poller;
@@ -124,7 +114,7 @@ async function measure(rate: number) {
       realtime: { p50: quantile(realtime, 0.5), p95: quantile(realtime, 0.95), max: Math.max(...realtime), seen: realtime.length },
       models: { p50: quantile(models, 0.5), p95: quantile(models, 0.95), max: Math.max(...models), seen: models.length },
       modelRunMs: { p50: quantile(measuredRuns, 0.5), p95: quantile(measuredRuns, 0.95), max: Math.max(...measuredRuns), runs: measuredRuns.length },
-      stackCpuCores: (after.cpuSeconds - before.cpuSeconds) / SECONDS,
+      stackCpuCores: (cpuAfter - cpuBefore) / SECONDS,
       stackRssMiB: { p50: quantile(rss, 0.5), max: Math.max(...rss), first: rss[0], last: rss.at(-1) },
       simulator: simulated,
       failedRuns: stackLog.filter((l) => /models FAIL/.test(l)).length,

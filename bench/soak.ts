@@ -3,30 +3,22 @@
 // the end under 10 %. Outside the test run (it takes 30 minutes); results go to RELIABILITY.md.
 // Options (env): SOAK_SECONDS=1800 SOAK_RATE=10000 SOAK_WARMUP=120.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "../stack/pubsub_emulator.ts";
+import { CLI, rssMiB, startServe } from "../test/support/processes.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "cli", "sightline.ts");
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 1800);
 const RATE = Number(process.env.SOAK_RATE ?? 10_000);
 const WARMUP = Number(process.env.SOAK_WARMUP ?? 120);
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "sightline-soak-"));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [CLI, "serve", "--db", path.join(dir, "soak.duckdb"), "--port", String(port)], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "warn" } });
+  const service = await startServe(path.join(dir, "soak.duckdb"), { env: { LOG_LEVEL: "warn" } });
+  const url = service.url;
   try {
-    for (let i = 0; !(await fetch(`${url}/ready`).then((r) => r.ok, () => false)); i++) {
-      if (i > 300) throw new Error("the service did not get ready");
-      await sleep(100);
-    }
     const simulator = spawn(process.execPath, [CLI, "simulate", "--url", url, "--rate", String(RATE), "--duration", String(WARMUP + SECONDS)], { stdio: ["ignore", "pipe", "pipe"] });
     // Listen from the start: the simulator may finish before the sampling loop does.
     const simulatorExited = new Promise((resolve) => simulator.once("exit", resolve));
@@ -37,7 +29,7 @@ export async function main(): Promise<void> {
     const started = Date.now();
     while (Date.now() - started < (WARMUP + SECONDS) * 1000) {
       await sleep(10_000);
-      samples.push({ at: Math.round((Date.now() - started) / 1000), rss: rssMiB(service.pid!) });
+      samples.push({ at: Math.round((Date.now() - started) / 1000), rss: rssMiB(service.child.pid!) });
       // One line per sample as it is taken, so a run cut short still leaves its figures.
       console.log(`sample ${JSON.stringify(samples.at(-1))}`);
     }
@@ -49,8 +41,7 @@ export async function main(): Promise<void> {
     console.log(JSON.stringify({ rate: RATE, seconds: SECONDS, warmup: WARMUP, rssMiB: { afterWarmup: first, end: last, max, growthPercent: ((last - first) / first) * 100 }, samples, simulator: summary.trim().split("\n") }, null, 2));
     console.log(`| ${RATE.toLocaleString("en")} | ${SECONDS / 60} min | ${first.toFixed(0)} | ${last.toFixed(0)} | ${max.toFixed(0)} | ${(((last - first) / first) * 100).toFixed(1)} % |`);
   } finally {
-    service.kill("SIGTERM");
-    await new Promise((resolve) => service.once("exit", resolve));
+    await service.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

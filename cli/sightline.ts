@@ -2,6 +2,7 @@
 // `sightline`: thin commands over the runner, the loaders and the sample data. Parse flags, call, print.
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { positiveInteger, positiveNumber, share } from "./flags.ts";
 import { openDatabase, type Database } from "../runner/database.ts";
 import { loadEvents, stageLocations } from "../runner/load.ts";
 import { ensureRawTables } from "../runner/raw_tables.ts";
@@ -15,24 +16,6 @@ import { actionLine, failureLines, summaryLine } from "./report.ts";
 import { simulateCommand } from "./simulate_command.ts";
 
 const environment = readEnvironment();
-
-function positiveInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError("expected a positive integer");
-  return value;
-}
-
-function positiveNumber(text: string): number {
-  const value = Number(text);
-  if (!(value > 0 && Number.isFinite(value))) throw new InvalidArgumentError("expected a positive number");
-  return value;
-}
-
-function fraction(text: string): number {
-  const value = Number(text);
-  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError("expected a number from 0 to 1");
-  return value;
-}
 
 const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
@@ -269,7 +252,7 @@ program
   .option("--out <dir>", "folder for detections.parquet and locations.parquet", "./data/sample")
   .option("--events <n>", "detections", positiveInteger, 200_000)
   .option("--locations <n>", "locations", positiveInteger, 500)
-  .option("--duplicate-rate <r>", "share of events sent twice", fraction, 0.03)
+  .option("--duplicate-rate <r>", "share of events sent twice", share, 0.03)
   .option("--seed <n>", "random seed", positiveInteger, 42)
   .action(async (options) => {
     await withDatabase(":memory:", "1GB", async (db) => {

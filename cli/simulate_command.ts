@@ -1,41 +1,14 @@
 // `sightline simulate`: the camera simulator on its own, against the local stack or a deployed service.
 import { Command, InvalidArgumentError, Option } from "commander";
+import { httpUrl, nonNegativeInteger, positiveInteger, share } from "./flags.ts";
 import { progressLine, summaryLines } from "../simulate/report.ts";
 import { sendStream } from "../simulate/sender.ts";
 import { sendOptions } from "../simulate/settings.ts";
 
-function positiveInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError("expected a positive integer");
-  return value;
-}
-
-function nonNegativeInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError("expected an integer of 0 or more");
-  return value;
-}
-
-function share(text: string): number {
-  const value = Number(text);
-  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError("expected a share from 0 to 1, e.g. 0.03 for 3%");
-  return value;
-}
-
-function url(text: string): string {
-  try {
-    const parsed = new URL(text);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
-    return text;
-  } catch {
-    throw new InvalidArgumentError("expected an http(s) URL such as http://localhost:8080");
-  }
-}
-
 export function simulateCommand(): Command {
   return new Command("simulate")
     .description("Camera simulator: stream detection events to an ingest service (the local stack or a Cloud Run URL).")
-    .option("--url <url>", "ingest service base URL", url, "http://localhost:8080")
+    .option("--url <url>", "ingest service base URL", httpUrl, "http://localhost:8080")
     .option("--rate <events>", "events per second", positiveInteger, 10_000)
     .option("--duration <seconds>", "stop after this many seconds (default: until Ctrl-C)", positiveInteger)
     .option("--batch-size <events>", "events per request (at most 10,000)", positiveInteger, 500)

@@ -34,7 +34,7 @@ export interface Overview {
   generatedAt: number;
   realtime: { minutes: number; total: number; locations: RealtimeLocation[]; newestPublishTime: number | null };
   hourly: Array<{ hour: number; detections: number }>;
-  /** Detections per hour of detection time, today (UTC) and over the last 24 hours. */
+  /** Detections and locations with detections in the last 24 hours of detection time (from the hourly rollup). */
   totals: { last24h: number; locations24h: number };
   quality: QualityFigures;
   freshness: { realtimeSeconds: number | null; modelsSeconds: number | null; newestProcessedPublishTime: number | null };
@@ -66,6 +66,8 @@ export interface LastRun {
   failures: Array<{ name: string; error: string | null }>;
 }
 
+// The window is on timestamp_detected, the raw column behind detected_at: the filter then reaches the
+// raw table's scan as a plain column comparison, and DuckDB skips the row groups outside it.
 export async function realtime(connection: DuckDBConnection): Promise<Overview["realtime"]> {
   // One scan: per location and, as the grouping set (), the window's total of distinct detections.
   const result = await rows(
@@ -74,7 +76,7 @@ export async function realtime(connection: DuckDBConnection): Promise<Overview["
         geographical_location_oid::double as oid, any_value(geographical_location) as name,
         count(distinct detection_oid)::double as detections, epoch_ms(max(first_publish_time))::double as newest
       from detections.detection_events_enriched
-      where detected_at >= now()::timestamp - interval ${REALTIME_MINUTES} minute
+      where timestamp_detected >= epoch_ms(now()::timestamp - interval ${REALTIME_MINUTES} minute)
       group by grouping sets ((geographical_location_oid), ())`
   );
   const total = result.find((r) => Number(r.is_total) === 1);
@@ -213,7 +215,7 @@ export async function realtimeAt(connection: DuckDBConnection, locationOid: bigi
   const [row] = await rows(
     connection,
     `select count(distinct detection_oid)::double as detections from detections.detection_events_enriched
-      where geographical_location_oid = $oid and detected_at >= now()::timestamp - interval ${REALTIME_MINUTES} minute`,
+      where geographical_location_oid = $oid and timestamp_detected >= epoch_ms(now()::timestamp - interval ${REALTIME_MINUTES} minute)`,
     { oid: locationOid }
   );
   return { oid: Number(locationOid), minutes: REALTIME_MINUTES, detections: num(row?.detections) ?? 0 };

@@ -2,7 +2,7 @@
 // resource, create it, or patch the fields that differ. Partitioning cannot change after creation:
 // such a difference is reported, not "fixed" by dropping a table.
 import type { BigQuery } from "@google-cloud/bigquery";
-import type { Provider, Resource } from "./plan.ts";
+import { desiredFields, type Provider, type Resource } from "./plan.ts";
 
 const notFound = (error: unknown) => (error as { code?: number }).code === 404;
 
@@ -28,7 +28,7 @@ export function datasetProvider(client: BigQuery): Provider {
     },
     async update(resource, paths) {
       if (paths.includes("location")) throw new Error(`dataset ${resource.name} is in another location; a dataset cannot move (create the project's datasets in one region)`);
-      await client.dataset(resource.name).setMetadata(Object.fromEntries(paths.map((p) => [p, resource.body[p]])));
+      await client.dataset(resource.name).setMetadata(desiredFields(resource, paths));
     },
   };
 }
@@ -55,14 +55,9 @@ export function tableProvider(client: BigQuery): Provider {
       await client.dataset(dataset).createTable(table, resource.body);
     },
     async update(resource, paths) {
-      if (paths.includes("timePartitioning") || paths.includes("clustering")) {
-        const partitioning = (resource.body.timePartitioning ?? {}) as Record<string, unknown>;
-        // The expiration may change in place; the partitioning column and type may not.
-        if (paths.includes("clustering")) throw new Error(`table ${resource.name} is clustered differently; clustering changes need a new table`);
-        await tableOf(client, resource).setMetadata({ timePartitioning: partitioning });
-        paths = paths.filter((p) => p !== "timePartitioning");
-      }
-      if (paths.length > 0) await tableOf(client, resource).setMetadata(Object.fromEntries(paths.map((p) => [p, resource.body[p]])));
+      if (paths.includes("clustering")) throw new Error(`table ${resource.name} is clustered differently; clustering changes need a new table`);
+      // A partition expiration changes in place; a different partitioning column or type is refused by BigQuery.
+      await tableOf(client, resource).setMetadata(desiredFields(resource, paths));
     },
   };
 }

@@ -71,6 +71,11 @@ export async function apply(changes: Change[], providers: Provider[]): Promise<v
   }
 }
 
+/** The desired values of the given top-level fields: the body of an update with that mask. */
+export function desiredFields(resource: Resource, paths: string[]): Record<string, unknown> {
+  return Object.fromEntries(paths.map((path) => [path, resource.body[path]]));
+}
+
 /** Update masks name fields, not leaves: a changed retention's `seconds` updates `messageRetentionDuration`. */
 function topLevelField(path: string): string {
   return path.split(".")[0]!;

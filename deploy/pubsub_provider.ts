@@ -1,7 +1,7 @@
 // Pub/Sub topics and subscriptions through the official client (@google-cloud/pubsub): read, create,
 // update with an update mask. Works the same against the emulator (PUBSUB_EMULATOR_HOST).
 import type { PubSub } from "@google-cloud/pubsub";
-import type { Provider, Resource } from "./plan.ts";
+import { desiredFields, type Provider, type Resource } from "./plan.ts";
 
 const NOT_FOUND = 5;
 
@@ -38,7 +38,7 @@ export function topicProvider(client: PubSub): Provider {
       await client.createTopic({ name: resource.name, ...resource.body });
     },
     async update(resource, paths) {
-      await client.topic(resource.name).setMetadata(pick(resource.body, paths));
+      await client.topic(resource.name).setMetadata(desiredFields(resource, paths));
     },
   };
 }
@@ -66,7 +66,7 @@ export function subscriptionProvider(client: PubSub): Provider {
     async update(resource, paths) {
       // A subscription's topic cannot change: that needs a new subscription.
       if (paths.includes("topic")) throw new Error(`subscription ${resource.name} reads another topic; delete it or rename ours to change that`);
-      await client.subscription(resource.name).setMetadata(pick(resource.body, paths));
+      await client.subscription(resource.name).setMetadata(desiredFields(resource, paths));
     },
   };
 }

@@ -2,7 +2,6 @@
 // the last run, its duration and its assertion results, and a restarted stack still knows them.
 // In production Dataform's workflow invocations hold the same facts.
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlString } from "./database.ts";
 import type { RunReport } from "./transform.ts";
 
 // Not schema "sightline": the default database file is sightline.duckdb, and DuckDB would find the
@@ -44,8 +43,34 @@ export function summarise(report: RunReport): RunSummary {
   };
 }
 
+interface LoggedRun {
+  startedAt: Date;
+  durationMs: number;
+  ok: boolean;
+  compiled: boolean;
+  summary: RunSummary;
+  details: Array<Record<string, unknown>>;
+}
+
+async function insertRun(connection: DuckDBConnection, run: LoggedRun): Promise<void> {
+  const finished = new Date(run.startedAt.getTime() + run.durationMs);
+  await connection.run(`insert into ${RUN_LOG_TABLE} values ($1::timestamptz::timestamp, $2::timestamptz::timestamp, $3, $4, $5, $6, $7, $8, $9, $10::json)`, [
+    run.startedAt.toISOString(),
+    finished.toISOString(),
+    run.durationMs,
+    run.ok,
+    run.compiled,
+    run.summary.actions,
+    run.summary.rowsChanged,
+    run.summary.assertionsPassed,
+    run.summary.assertionsFailed,
+    JSON.stringify(run.details),
+  ]);
+  // The log is for the last runs, not an archive: a day of 5-second runs is plenty.
+  await connection.run(`delete from ${RUN_LOG_TABLE} where started_at < (select max(started_at) from ${RUN_LOG_TABLE}) - interval 1 day`);
+}
+
 export async function recordRun(connection: DuckDBConnection, report: RunReport): Promise<void> {
-  const summary = summarise(report);
   const details = report.actions.map((a) => ({
     name: a.name,
     kind: a.kind,
@@ -55,23 +80,17 @@ export async function recordRun(connection: DuckDBConnection, report: RunReport)
     violations: a.violations?.count ?? null,
     error: a.error ?? null,
   }));
-  const finished = new Date(report.startedAt.getTime() + report.durationMs);
-  await connection.run(
-    `insert into ${RUN_LOG_TABLE} values (
-      ${sqlString(report.startedAt.toISOString())}::timestamptz::timestamp, ${sqlString(finished.toISOString())}::timestamptz::timestamp,
-      ${report.durationMs}, ${report.ok}, ${report.compiled}, ${summary.actions}, ${summary.rowsChanged},
-      ${summary.assertionsPassed}, ${summary.assertionsFailed}, ${sqlString(JSON.stringify(details))}::json)`
-  );
-  // The log is for the last runs, not an archive: a day of 5-second runs is plenty.
-  await connection.run(`delete from ${RUN_LOG_TABLE} where started_at < (select max(started_at) from ${RUN_LOG_TABLE}) - interval 1 day`);
+  await insertRun(connection, { startedAt: report.startedAt, durationMs: report.durationMs, ok: report.ok, compiled: report.compiled, summary: summarise(report), details });
 }
 
 /** A run that could not start its actions (the project failed to compile, the database refused). */
 export async function recordFailure(connection: DuckDBConnection, startedAt: Date, durationMs: number, message: string): Promise<void> {
-  const finished = new Date(startedAt.getTime() + durationMs);
-  await connection.run(
-    `insert into ${RUN_LOG_TABLE} values (
-      ${sqlString(startedAt.toISOString())}::timestamptz::timestamp, ${sqlString(finished.toISOString())}::timestamptz::timestamp,
-      ${durationMs}, false, false, 0, 0, 0, 0, ${sqlString(JSON.stringify([{ name: "compile", kind: "compile", status: "failed", error: message }]))}::json)`
-  );
+  await insertRun(connection, {
+    startedAt,
+    durationMs,
+    ok: false,
+    compiled: false,
+    summary: { actions: 0, rowsChanged: 0, assertionsPassed: 0, assertionsFailed: 0 },
+    details: [{ name: "compile", kind: "compile", status: "failed", error: message }],
+  });
 }

@@ -10,8 +10,6 @@ export interface ScheduleOptions {
   intervalMs: number;
   onRun?: (report: RunReport) => void;
   onError?: (error: Error) => void;
-  /** Runs after each model run while nothing else uses the database (the stack checkpoints here). */
-  afterRun?: () => Promise<void>;
 }
 
 export class ModelSchedule {
@@ -70,7 +68,6 @@ export class ModelSchedule {
         this.waiters = this.waiters.filter((w) => this.runs <= w.after);
         for (const waiter of ready) waiter.resolve(report);
       }
-      await this.options.afterRun?.();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.runs++;

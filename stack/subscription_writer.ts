@@ -5,7 +5,7 @@
 // deliver them again, and the copies are removed by the models (dedup by detection_oid), never lost.
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Message, Subscription } from "@google-cloud/pubsub";
-import { qualifiedName } from "../runner/database.ts";
+import { qualifiedName, sqlString } from "../runner/database.ts";
 import { INVALID_EVENTS_TABLE, RAW_EVENTS_TABLE } from "../runner/raw_tables.ts";
 
 export interface WriterOptions {
@@ -109,7 +109,7 @@ export class SubscriptionWriter {
       }))
     );
     const { rawSchema, subscriptionName } = this.options;
-    const subscription = subscriptionName.replace(/'/g, "''");
+    const subscription = sqlString(subscriptionName);
     try {
       await this.connection.run("begin transaction");
       await this.connection.run(
@@ -129,7 +129,7 @@ export class SubscriptionWriter {
         and item_name is not null and length(item_name) between 1 and 5000 and timestamp_detected is not null`;
       const written = await this.connection.run(
         `insert into ${qualifiedName(rawSchema, RAW_EVENTS_TABLE)}
-         select '${subscription}', message_id, publish_time, attributes,
+         select ${subscription}, message_id, publish_time, attributes,
            detection_oid, video_camera_oid, geographical_location_oid, item_name, timestamp_detected
          from pulled where ${fits}`
       );
@@ -137,7 +137,7 @@ export class SubscriptionWriter {
       // dead-letter table with the reason, so it is seen and counted.
       const invalid = await this.connection.run(
         `insert into ${qualifiedName(rawSchema, INVALID_EVENTS_TABLE)}
-         select '${subscription}', message_id, publish_time,
+         select ${subscription}, message_id, publish_time,
            json_object('reason', 'the message does not fit the raw table''s schema (a missing or mistyped field, or not a JSON object)', 'attributes', attributes),
            data
          from pulled where not coalesce(${fits}, false)`

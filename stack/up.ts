@@ -12,7 +12,7 @@ import { startService, type Service } from "../ingest/service.ts";
 import { openDatabase, type Database } from "../runner/database.ts";
 import { stageLocations } from "../runner/load.ts";
 import { ensureRawTables } from "../runner/raw_tables.ts";
-import { ensureRunLog } from "../runner/run_log.ts";
+import { ensureRunLog, summarise } from "../runner/run_log.ts";
 import { ModelSchedule } from "../runner/schedule.ts";
 import { locationsFileFor, rawSchemaOf, Transformer, type RunReport } from "../runner/transform.ts";
 import { LOCATION_COUNT, writeLocations } from "../simulate/locations.ts";
@@ -57,12 +57,11 @@ async function ensureLocations(db: Database, say: (line: string) => void): Promi
 
 function describeRun(report: RunReport): string {
   const rows = (name: string) => report.actions.find((a) => a.name.endsWith(`.${name}`))?.rowsChanged ?? 0;
-  const assertions = report.actions.filter((a) => a.kind === "assertion");
-  const passed = assertions.filter((a) => a.status === "ok").length;
+  const { assertionsPassed, assertionsFailed } = summarise(report);
   const failed = report.actions.filter((a) => a.status === "failed").map((a) => a.name.split(".").pop());
   const head = report.ok ? "models ok  " : "models FAIL";
   const counts = `+${rows("detection_events").toLocaleString("en")} detections, +${rows("detection_counts_hourly").toLocaleString("en")} hourly rows`;
-  return `${head} ${String(Math.round(report.durationMs)).padStart(5)} ms  ${counts}, ${passed}/${assertions.length} assertions${report.compiled ? ", recompiled" : ""}${failed.length ? `; failed: ${failed.join(", ")}` : ""}`;
+  return `${head} ${String(Math.round(report.durationMs)).padStart(5)} ms  ${counts}, ${assertionsPassed}/${assertionsPassed + assertionsFailed} assertions${report.compiled ? ", recompiled" : ""}${failed.length ? `; failed: ${failed.join(", ")}` : ""}`;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {

@@ -16,8 +16,6 @@ export interface Case {
   request: (base: number) => { body?: Buffer | string; headers?: Record<string, string>; method?: string; slow?: boolean; headerBytes?: number };
   /** For 202 cases: the valid neighbours (ids from `base`) are stored, the bad one is rejected at this index. */
   rejectedIndex?: number;
-  /** Detection ids expected in the raw table after the request (default: the neighbours for 202, none otherwise). */
-  stored?: (base: number) => number[];
 }
 
 /** One bad event between two good ones, as a JSON array. */

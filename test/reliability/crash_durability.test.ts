@@ -1,36 +1,22 @@
 // kill -9 at random moments, 20 times over, on one database: after every restart each acknowledged
 // detection is in the raw table, and after a model run each is in detection_events exactly once —
 // copies re-sent across the crashes included. Zero lost, zero doubled.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../runner/database.ts";
 import { Transformer } from "../../runner/transform.ts";
 import { writeLocations } from "../../simulate/locations.ts";
 import { Random } from "../../simulate/random.ts";
+import { startServe } from "../support/processes.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "..", "cli", "sightline.ts");
 const ROUNDS = 20;
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sightline-crash-"));
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
-
-function serve(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--db", dbPath, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "info" } });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      const parsed = JSON.parse(line) as { url?: string };
-      if (parsed.url) resolve({ child, url: parsed.url });
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited with ${code} before listening`)));
-  });
-}
 
 async function idsIn(dbPath: string, sql: string): Promise<Map<number, number>> {
   const db = await openDatabase(dbPath, { memoryLimit: "1GB" });
@@ -47,23 +33,29 @@ describe("crash durability", () => {
     const dbPath = path.join(dir, "sightline.duckdb");
     const random = new Random(20261124);
     const acknowledged = new Set<number>();
+    /** The same ids in acknowledgement order, to re-send copies of recent ones without copying the set. */
+    const ackedInOrder: number[] = [];
     let next = 1;
     const event = (id: number) => ({ detection_oid: id, video_camera_oid: 10 + (id % 3), geographical_location_oid: 1 + (id % 50), item_name: ["car", "bus", "dog"][id % 3], timestamp_detected: Date.now() - 1000 });
 
     for (let round = 0; round < ROUNDS; round++) {
-      const { child, url } = await serve(dbPath);
-      const exited = new Promise((resolve) => child.once("exit", resolve));
+      const service = await startServe(dbPath);
+      const url = service.url;
       let stop = false;
       let acknowledgedThisRound = 0;
       const client = async () => {
         while (!stop) {
           // New detections, and copies of acknowledged ones from earlier rounds (a camera re-sending).
-          const earlier = [...acknowledged].slice(-5_000);
-          const ids = Array.from({ length: 100 }, () => (earlier.length > 0 && random.chance(0.2) ? earlier[random.below(earlier.length)]! : next++));
+          const recent = Math.min(ackedInOrder.length, 5_000);
+          const ids = Array.from({ length: 100 }, () => (recent > 0 && random.chance(0.2) ? ackedInOrder[ackedInOrder.length - 1 - random.below(recent)]! : next++));
           try {
             const response = await fetch(`${url}/v1/detections`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ids.map(event)) });
             if (response.status === 202) {
-              for (const id of ids) acknowledged.add(id);
+              for (const id of ids) {
+                if (acknowledged.has(id)) continue;
+                acknowledged.add(id);
+                ackedInOrder.push(id);
+              }
               acknowledgedThisRound += ids.length;
             }
           } catch {
@@ -74,9 +66,9 @@ describe("crash durability", () => {
       const clients = [client(), client(), client(), client()];
       // A random moment: between 50 ms and 1.5 s into the stream.
       await new Promise((resolve) => setTimeout(resolve, 50 + random.below(1_450)));
-      child.kill("SIGKILL");
+      const killed = service.stop("SIGKILL");
       stop = true;
-      await Promise.all([exited, ...clients]);
+      await Promise.all([killed, ...clients]);
       expect(acknowledgedThisRound, `round ${round}`).toBeGreaterThan(0);
 
       const raw = await idsIn(dbPath, "select detection_oid::bigint as id, count(*) as n from detections_raw.raw_detection_events group by 1");

@@ -1,47 +1,31 @@
 // Fuzzing the ingest service: 10,000 random and mutated bodies (fast-check) against `sightline serve`
 // in its own process. No 5xx, no crash, no unbounded memory: every body gets one of the documented
 // statuses, and the service still answers and stores a valid batch afterwards.
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../stack/pubsub_emulator.ts";
+import { rssMiB, startServe, type ServeProcess } from "../support/processes.ts";
 import { bodies, valid } from "./fuzz_bodies.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "..", "cli", "sightline.ts");
 const BODIES = 10_000;
 const CONCURRENCY = 8;
 
 let dir: string;
-let child: ChildProcess;
+let service: ServeProcess;
 let url: string;
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(match?.[1] ?? 0) / 1024;
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sightline-fuzz-"));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, [CLI, "serve", "--db", path.join(dir, "w.duckdb"), "--port", String(port)], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "error" } });
-  for (let waited = 0; ; waited += 100) {
-    const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (waited > 30_000) throw new Error("sightline serve did not get ready within 30 s");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  service = await startServe(path.join(dir, "w.duckdb"));
+  url = service.url;
 });
 afterAll(async () => {
   agent.destroy();
-  child?.kill("SIGTERM");
-  await new Promise((resolve) => child?.once("exit", resolve));
+  await service?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -69,16 +53,16 @@ describe("fuzzing POST /v1/detections", () => {
         const status = await post(body, contentType);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status >= 500) throw new Error(`status ${status} for body ${JSON.stringify(body.toString("latin1").slice(0, 200))}`);
-        if (index === 2_000) rssAfterWarmup = rssMiB(child.pid!);
+        if (index === 2_000) rssAfterWarmup = rssMiB(service.child.pid!);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const rssAtEnd = rssMiB(child.pid!);
+    const rssAtEnd = rssMiB(service.child.pid!);
 
     expect([...statuses.keys()].every((s) => [202, 400, 413, 415].includes(s))).toBe(true);
     expect(statuses.get(202)).toBeGreaterThan(1_000);
     expect(statuses.get(400)).toBeGreaterThan(1_000);
-    expect(child.exitCode).toBeNull();
+    expect(service.child.exitCode).toBeNull();
     // Memory after 8,000 more bodies: DuckDB's caches settle, nothing grows per request.
     expect(rssAtEnd - rssAfterWarmup).toBeLessThan(64);
     const health = await fetch(`${url}/ready`);

@@ -2,48 +2,36 @@
 // open-loop (requests fired on a clock, whatever the answers), and check that it sheds the excess with
 // 503 + Retry-After instead of queueing without bound, that its RSS stays under the stated bound, and
 // that it answers everything again once the load drops.
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../stack/pubsub_emulator.ts";
+import { rssMiB as rssOf, startServe, type ServeProcess } from "../support/processes.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "..", "cli", "sightline.ts");
 /** The stated bound: bodies in flight are capped at MAX_INFLIGHT_BYTES (64 MiB here), plus the process's own ~300 MiB and socket buffers. */
 const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
 const RSS_BOUND_MIB = 768;
 const BATCH = 500;
 
 let dir: string;
-let child: ChildProcess;
+let service: ServeProcess;
 let url: string;
 // Sockets enough for every outstanding request: queued in the client, requests would never reach the
 // service, and no overload would be seen.
 const agent = new Agent({ keepAlive: true, maxSockets: 1_536 });
-const rssMiB = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const rssMiB = () => rssOf(service.child.pid!);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sightline-overload-"));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
   // The service gets one core of the two, the load generator the other: a client sharing the service's
   // core could never offer it twice what it can take.
-  child = spawn("taskset", ["-c", "1", process.execPath, CLI, "serve", "--db", path.join(dir, "w.duckdb"), "--port", String(port)], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, LOG_LEVEL: "error", MAX_INFLIGHT_BYTES: String(MAX_INFLIGHT_BYTES) },
-  });
-  for (let waited = 0; !(await fetch(`${url}/ready`).then((r) => r.ok, () => false)); waited += 100) {
-    if (waited > 30_000) throw new Error("sightline serve did not get ready");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  service = await startServe(path.join(dir, "w.duckdb"), { core: 1, env: { MAX_INFLIGHT_BYTES: String(MAX_INFLIGHT_BYTES) } });
+  url = service.url;
 });
 afterAll(async () => {
   agent.destroy();
-  child?.kill("SIGTERM");
-  await new Promise((resolve) => child?.once("exit", resolve));
+  await service?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -91,9 +91,11 @@ describe("the model schedule", () => {
     await expect.poll(() => errors.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     expect(errors[0]!.message).toMatch(/no_such_model/);
 
+    // Wait for the first good run from before the fix lands, so it is the run that recompiles.
+    const recovery = schedule.nextRun();
     await writeFile(model, good);
     await insertRawEvents(warehouse, events(5000, 5));
-    const recovered = await schedule.nextRun();
+    const recovered = await recovery;
     await schedule.stop();
     expect(recovered.ok).toBe(true);
     expect(recovered.compiled).toBe(true);
