@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `sightline`: thin commands over the runner, the loaders and the sample data. Parse flags, call, print.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { positiveInteger, positiveNumber, share } from "./flags.ts";
@@ -18,6 +20,15 @@ import { simulateCommand } from "./simulate_command.ts";
 const environment = readEnvironment();
 
 const list = (text: string) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** This clone's `origin` remote, the default repository Dataform compiles from. */
+function originUrl(): string | undefined {
+  try {
+    return execFileSync("git", ["remote", "get-url", "origin"], { cwd: import.meta.dirname, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function dbOption() {
   return new Option("--db <path>", "DuckDB file of the local warehouse (env SIGHTLINE_DB)").default(environment.SIGHTLINE_DB ?? DEFAULT_DB);
@@ -216,13 +227,31 @@ program.addCommand(simulateCommand());
 
 program
   .command("deploy")
-  .description("Plan and apply production on GCP, idempotently: read what exists, create or update only what differs. So far: BigQuery datasets and raw table, Pub/Sub.")
+  .description(
+    "Plan and apply production on GCP, idempotently: read what exists, create or update only what differs. Service accounts and grants, BigQuery datasets and raw table, Pub/Sub topics and subscriptions, the Dataset B bucket, the tokens' secret, Dataform's repository, release and workflow configurations, log-based metrics and alert policies; prints the gcloud command that deploys the ingest service to Cloud Run."
+  )
   .requiredOption("--project <id>", "Google Cloud project")
-  .requiredOption("--region <region>", "region of the datasets, bucket and Cloud Run service (e.g. europe-west1)")
+  .requiredOption("--region <region>", "region of the datasets, bucket, Dataform repository and Cloud Run service (e.g. europe-west1)")
+  .option("--bucket <name>", "bucket for Dataset B (default: <project>-sightline)")
+  .option("--locations <file.parquet>", "Dataset B to upload (only when its bytes differ from the bucket's copy)")
+  .option("--git-url <url>", "Git remote Dataform compiles main from (default: this clone's origin)")
+  .option("--git-token-secret <version>", "Secret Manager secret version with a token for the Git remote (projects/P/secrets/S/versions/V)")
+  .option("--notification-channel <name...>", "notification channels the alert policies notify (projects/P/notificationChannels/N)")
   .option("--dry-run", "print the plan and change nothing", false)
   .action(async (options) => {
     const { deployPlan } = await import("../deploy/deploy.ts");
-    const deployment = await deployPlan({ project: options.project, region: options.region });
+    const gitUrl = options.gitUrl ?? originUrl();
+    if (!gitUrl) throw new Error("no Git remote for Dataform to compile from: pass --git-url (this clone has no origin)");
+    if (options.locations && !existsSync(options.locations)) throw new Error(`--locations: no file ${options.locations}`);
+    const deployment = await deployPlan({
+      project: options.project,
+      region: options.region,
+      bucket: options.bucket,
+      locationsFile: options.locations,
+      gitUrl,
+      gitTokenSecretVersion: options.gitTokenSecret,
+      notificationChannels: options.notificationChannel,
+    });
     try {
       for (const line of deployment.describe()) console.log(line);
       if (options.dryRun) return console.log("dry run: nothing changed");

@@ -1,8 +1,9 @@
-// Dataform in production, as Dataform API request bodies: a release configuration compiling `main`
-// for BigQuery, and workflow configurations that run its actions by tag on their own schedules.
-// (Bodies only so far: `sightline deploy` does not apply them yet.)
+// Dataform in production, as Dataform API (v1) request bodies: the repository connected to this Git
+// repository, a release configuration compiling `main` for BigQuery, and workflow configurations that
+// run its actions by tag on their own schedules, as Sightline's own service account.
 import type { CompiledGraph } from "../runner/graph.ts";
-import { RAW_DATASET } from "./names.ts";
+import { DATAFORM_REPOSITORY, DATAFORM_SERVICE_ACCOUNT, LOCATIONS_OBJECT, RAW_DATASET, serviceAccountEmail } from "./names.ts";
+import type { Resource } from "./plan.ts";
 
 export interface DataformConfig {
   project: string;
@@ -12,6 +13,9 @@ export interface DataformConfig {
   /** Bucket holding Dataset B's Parquet object. */
   bucket: string;
   serviceAccount?: string;
+  /** The Git remote Dataform compiles from, and a Secret Manager secret version with a token for it. */
+  gitUrl?: string;
+  gitTokenSecretVersion?: string;
 }
 
 export const RELEASE_CONFIG = "production";
@@ -30,8 +34,8 @@ export const WORKFLOWS = [
 ] as const;
 
 export function dataformBodies(config: DataformConfig) {
-  const repository = `projects/${config.project}/locations/${config.region}/repositories/${config.repository ?? "sightline"}`;
-  const serviceAccount = config.serviceAccount ?? `sightline-dataform@${config.project}.iam.gserviceaccount.com`;
+  const repository = `projects/${config.project}/locations/${config.region}/repositories/${config.repository ?? DATAFORM_REPOSITORY}`;
+  const serviceAccount = config.serviceAccount ?? serviceAccountEmail(DATAFORM_SERVICE_ACCOUNT, config.project);
   const releaseConfig = {
     name: `${repository}/releaseConfigs/${RELEASE_CONFIG}`,
     gitCommitish: "main",
@@ -39,7 +43,7 @@ export function dataformBodies(config: DataformConfig) {
     codeCompilationConfig: {
       defaultDatabase: config.project,
       defaultLocation: config.region,
-      vars: { warehouse: "bigquery", raw_dataset: RAW_DATASET, locations_uri: `gs://${config.bucket}/geographical_locations.parquet` },
+      vars: { warehouse: "bigquery", raw_dataset: RAW_DATASET, locations_uri: `gs://${config.bucket}/${LOCATIONS_OBJECT}` },
     },
     // Recompile hourly (the most often a release configuration does): a merged change is live within the hour.
     cronSchedule: "0 * * * *",
@@ -59,7 +63,24 @@ export function dataformBodies(config: DataformConfig) {
     cronSchedule: w.cron,
     timeZone: "Etc/UTC",
   }));
-  return { releaseConfig, workflowConfigs };
+  const repositoryBody = {
+    gitRemoteSettings: {
+      url: config.gitUrl ?? "",
+      defaultBranch: "main",
+      ...(config.gitTokenSecretVersion ? { authenticationTokenSecretVersion: config.gitTokenSecretVersion } : {}),
+    },
+    // Runs that name no service account of their own act as this one, never as Dataform's agent.
+    serviceAccount,
+  };
+  return { repository: { name: repository, ...repositoryBody }, releaseConfig, workflowConfigs };
+}
+
+/** The same bodies as plan resources, the repository first. Names are full resource names. */
+export function dataformResources(config: DataformConfig): Resource[] {
+  if (!config.gitUrl) throw new Error("the Dataform repository needs the Git remote it compiles from: pass --git-url");
+  const { repository, releaseConfig, workflowConfigs } = dataformBodies(config);
+  const resource = (kind: string, { name, ...body }: { name: string } & Record<string, unknown>): Resource => ({ kind, name, body });
+  return [resource("dataform.repository", repository), resource("dataform.releaseConfig", releaseConfig), ...workflowConfigs.map((w) => resource("dataform.workflowConfig", w))];
 }
 
 /** Tags the workflows select that no action of the compiled graph carries (each would run nothing). */

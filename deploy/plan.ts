@@ -15,6 +15,8 @@ export interface Provider {
   create(resource: Resource): Promise<void>;
   /** Updates the fields at `paths` (dotted, as in an update mask) to the desired values. */
   update(resource: Resource, paths: string[]): Promise<void>;
+  /** The body in the same canonical form `read` returns, where the API's own form differs (defaults, enums). */
+  canonical?(body: Record<string, unknown>): Record<string, unknown>;
 }
 
 export interface Difference {
@@ -52,10 +54,11 @@ function providerFor(providers: Provider[], kind: string): Provider {
 export async function plan(resources: Resource[], providers: Provider[]): Promise<Change[]> {
   const changes: Change[] = [];
   for (const resource of resources) {
-    const current = await providerFor(providers, resource.kind).read(resource);
+    const provider = providerFor(providers, resource.kind);
+    const current = await provider.read(resource);
     if (current === null) changes.push({ action: "create", resource, differences: [] });
     else {
-      const found = differences(resource.body, current);
+      const found = differences(provider.canonical ? provider.canonical(resource.body) : resource.body, current);
       changes.push({ action: found.length ? "update" : "keep", resource, differences: found });
     }
   }

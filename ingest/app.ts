@@ -8,6 +8,7 @@ import type { IngestConfig } from "./config.ts";
 import { traceFields } from "./logging.ts";
 import { rejectionLabel, type Metrics } from "./metrics.ts";
 import { SinkUnavailableError, type Sink } from "./sinks/sink.ts";
+import type { DetectionEvent } from "./event.ts";
 
 export interface AppDependencies {
   config: Pick<IngestConfig, "authTokens" | "maxBodyBytes" | "maxInflightBytes" | "project">;
@@ -76,7 +77,16 @@ function parseBody(contentType: string, body: Buffer): ValidatedBatch {
   return contentType === "application/x-ndjson" ? parseNdjson(text) : parseJsonArray(text);
 }
 
+/** Seconds since the oldest detection of an accepted batch was made: the camera-to-ingest part of the lag. */
+function oldestAgeSeconds(events: DetectionEvent[]): number | undefined {
+  if (events.length === 0) return undefined;
+  let oldest = events[0]!.timestamp_detected;
+  for (const event of events) if (event.timestamp_detected < oldest) oldest = event.timestamp_detected;
+  return Math.max(0, (Date.now() - Number(oldest)) / 1000);
+}
+
 export function createApp({ config, sink, logger, metrics, fallback }: AppDependencies): App {
+  const lagOf = new WeakMap<ServerResponse, number | undefined>();
   const authorized = config.authTokens.length > 0 ? tokenChecker(config.authTokens) : () => true;
   let draining = false;
   let inflightBytes = 0;
@@ -103,6 +113,7 @@ export function createApp({ config, sink, logger, metrics, fallback }: AppDepend
       await sink.write(batch.events, batch.rejections, batch.source);
       metrics.sinkSeconds.observe((performance.now() - started) / 1000);
       metrics.eventsAccepted.inc(batch.events.length);
+      lagOf.set(res, oldestAgeSeconds(batch.events));
       for (const r of batch.rejections) metrics.eventsRejected.inc({ reason: rejectionLabel(r.reason) });
       if (batch.rejections.length > 0) log.info({ accepted: batch.events.length, rejected: batch.rejections.length }, "batch partly rejected");
       sendJson(res, 202, {
@@ -179,6 +190,8 @@ export function createApp({ config, sink, logger, metrics, fallback }: AppDepend
                 userAgent: req.headers["user-agent"],
                 remoteIp: req.socket.remoteAddress,
               },
+              // Production's end-to-end lag alert reads this through a log-based metric (deploy/monitoring.ts).
+              detectionLagSeconds: lagOf.get(res),
             },
             "request"
           );

@@ -146,6 +146,8 @@ describe("health, readiness, metrics and logs", () => {
     await post(JSON.stringify([good(601, "secret-item-name")]), { "x-cloud-trace-context": `${trace}/1;o=1` });
     const line = logLines.find((l) => l["logging.googleapis.com/trace"] === `projects/proj/traces/${trace}`);
     expect(line).toMatchObject({ severity: "INFO", message: "request", httpRequest: { requestMethod: "POST", status: 202 } });
+    // The age of the batch's oldest detection, which production's lag alert reads from these lines.
+    expect(Math.abs((line!.detectionLagSeconds as number) - (Date.now() - 1_700_000_000_000) / 1000)).toBeLessThan(30);
     const all = JSON.stringify(logLines);
     expect(all).not.toContain("secret-item-name");
     expect(all).not.toContain(TOKEN);
