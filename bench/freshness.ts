@@ -5,15 +5,19 @@
 // polls the dashboard's API for it: `/api/realtime` (the real-time panel, detection_events_enriched)
 // and `/api/top-items` (the scheduled models: detection_events → … → top_items_by_location).
 // Also samples the stack's CPU and RSS from /proc.
-// Options (env): BENCH_RATES=10000,50000 BENCH_SECONDS=300 BENCH_WARMUP=20 BENCH_EVERY=5.
+// Options (env): BENCH_RATES=10000,50000 BENCH_RUNS=5 BENCH_SECONDS=300 BENCH_WARMUP=20 BENCH_EVERY=5.
+// Each rate runs BENCH_RUNS times on a fresh stack; figures are the median (min – max) over the runs.
+// Results: bench-data/freshness-results.json.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../stack/pubsub_emulator.ts";
 import { CLI, cpuSeconds, rssMiB } from "../test/support/processes.ts";
 
-const RATES = (process.env.BENCH_RATES ?? "10000").split(",").map(Number);
+const RATES = (process.env.BENCH_RATES ?? "10000,50000").split(",").map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 300);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 20);
 /** Seconds between model runs (`sightline up --every`; 5 by default). */
@@ -126,14 +130,32 @@ async function measure(rate: number) {
   }
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const spread = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length });
+
 export async function main(): Promise<void> {
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), seconds: SECONDS, warmup: WARMUP_SECONDS, every: EVERY, rates: {} };
+  const save = () => {
+    mkdirSync("bench-data", { recursive: true });
+    writeFileSync(path.join("bench-data", "freshness-results.json"), JSON.stringify(results, null, 2));
+  };
   for (const rate of RATES) {
-    console.log(`freshness at ${rate.toLocaleString("en")} events/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up), models every ${EVERY} s…`);
-    const result = await measure(rate);
-    console.log(JSON.stringify(result, null, 2));
-    const f = (x: number) => x.toFixed(2);
-    console.log(
-      `| ${rate.toLocaleString("en")} | ${EVERY} s | ${result.probes} | ${f(result.realtime.p50)} / ${f(result.realtime.p95)} / ${f(result.realtime.max)} | ${f(result.models.p50)} / ${f(result.models.p95)} / ${f(result.models.max)} | ${result.modelRunMs.p50} / ${result.modelRunMs.p95} / ${result.modelRunMs.max} | ${result.stackCpuCores.toFixed(2)} | ${Math.round(result.stackRssMiB.p50)} / ${Math.round(result.stackRssMiB.max)} |`
-    );
+    const runs: Awaited<ReturnType<typeof measure>>[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      console.log(`freshness at ${rate.toLocaleString("en")} events/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up), models every ${EVERY} s, run ${run} of ${RUNS}…`);
+      runs.push(await measure(rate));
+      const r = runs.at(-1)!;
+      console.log(`  real-time p50/p95/max ${r.realtime.p50.toFixed(2)} / ${r.realtime.p95.toFixed(2)} / ${r.realtime.max.toFixed(2)} s; models ${r.models.p50.toFixed(2)} / ${r.models.p95.toFixed(2)} / ${r.models.max.toFixed(2)} s; ${r.stackCpuCores.toFixed(2)} cores, RSS ${Math.round(r.stackRssMiB.p50)} / ${Math.round(r.stackRssMiB.max)} MiB`);
+      (results.rates as Record<string, unknown>)[String(rate)] = {
+        runs,
+        realtime: { p50: spread(runs.map((x) => x.realtime.p50)), p95: spread(runs.map((x) => x.realtime.p95)), max: spread(runs.map((x) => x.realtime.max)) },
+        models: { p50: spread(runs.map((x) => x.models.p50)), p95: spread(runs.map((x) => x.models.p95)), max: spread(runs.map((x) => x.models.max)) },
+        stackCpuCores: spread(runs.map((x) => x.stackCpuCores)),
+        stackRssMiB: { median: spread(runs.map((x) => x.stackRssMiB.p50)), max: spread(runs.map((x) => x.stackRssMiB.max)) },
+      };
+      save();
+    }
   }
+  results.finishedAt = new Date().toISOString();
+  save();
 }

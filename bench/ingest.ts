@@ -1,15 +1,21 @@
 // Ingest benchmarks, measured in one run on this machine: (a) the ceiling, HTTP + parse + validate with
-// no sink; (b) the durable DuckDB sink; (d) the pubsub sink on the Pub/Sub emulator (events/s per core
-// of service CPU); and acknowledgement latency at a fixed 100,000 events/s on the DuckDB sink.
+// no sink; (b) the durable DuckDB sink; (c) the PostgreSQL peer behind the same HTTP front (COPY, and
+// INSERT … ON CONFLICT DO NOTHING); (d) the pubsub sink on the Pub/Sub emulator (events/s per core of
+// service CPU); events/s and p50/p99 acknowledgement latency for each, and latency at a fixed
+// 100,000 events/s on the DuckDB sink.
 // The service runs in a child process; the load comes from this one over loopback keep-alive sockets.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { PubSub } from "@google-cloud/pubsub";
+import pg from "pg";
 import { EMULATOR_LAUNCHER, startEmulator } from "../stack/pubsub_emulator.ts";
+import { POSTGRES_AVAILABLE, startPostgres } from "./postgres_server.ts";
+import { createPeerTables } from "./postgres_sink.ts";
 
 const HERE = import.meta.dirname;
 const BATCH = 500;
@@ -17,6 +23,8 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 /** Requests in flight at once: many cameras posting at the same time. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+/** Which paths to measure (all by default): ceiling,duckdb,postgres,pubsub. */
+const SINKS = new Set((process.env.BENCH_SINKS ?? "ceiling,duckdb,postgres,pubsub").split(","));
 
 interface Server {
   child: ChildProcess;
@@ -78,6 +86,7 @@ async function throughput(server: Server, seconds: number, concurrency: number, 
   const bodies = Array.from({ length: 64 }, body);
   let accepted = 0;
   let failed = 0;
+  const latencies: number[] = [];
   const cpuBefore = await server.cpuSeconds();
   const started = performance.now();
   const until = started + seconds * 1000;
@@ -85,16 +94,19 @@ async function throughput(server: Server, seconds: number, concurrency: number, 
     Array.from({ length: concurrency }, async (_v, worker) => {
       let i = worker;
       while (performance.now() < until) {
+        const sent = performance.now();
         const status = await post(url, agent, bodies[i++ % bodies.length]!, token);
-        if (status === 202) accepted += BATCH;
-        else failed++;
+        if (status === 202) {
+          accepted += BATCH;
+          latencies.push(performance.now() - sent);
+        } else failed++;
       }
     })
   );
   const elapsed = (performance.now() - started) / 1000;
   const cpu = (await server.cpuSeconds()) - cpuBefore;
   agent.destroy();
-  return { eventsPerSecond: accepted / elapsed, eventsPerCpuSecond: accepted / cpu, failedRequests: failed };
+  return { eventsPerSecond: accepted / elapsed, eventsPerCpuSecond: accepted / cpu, failedRequests: failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
 }
 
 /** Open loop: requests start on a fixed schedule whatever the responses do, so queueing shows in latency. */
@@ -116,9 +128,12 @@ async function latencyAtRate(server: Server, eventsPerSecond: number, seconds: n
   }
   await Promise.all(pending);
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { p50: at(0.5), p99: at(0.99), achieved: (latencies.length * BATCH) / seconds };
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), achieved: (latencies.length * BATCH) / seconds };
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -136,31 +151,68 @@ async function repeat<T>(label: string, once: () => Promise<T>): Promise<T[]> {
   return results;
 }
 
+type Run = Awaited<ReturnType<typeof throughput>>;
+
+/** Median, min and max of each figure over the runs. */
+function figures(runs: Run[]) {
+  return {
+    eventsPerSecond: summary(runs.map((r) => r.eventsPerSecond)),
+    eventsPerCpuSecond: summary(runs.map((r) => r.eventsPerCpuSecond)),
+    p50Ms: summary(runs.map((r) => r.p50)),
+    p99Ms: summary(runs.map((r) => r.p99)),
+    failedRequests: runs.reduce((sum, r) => sum + r.failedRequests, 0),
+  };
+}
+
 export async function measureIngest() {
   const dir = await mkdtemp(path.join(tmpdir(), "sightline-bench-ingest-"));
-  const results: Record<string, unknown> = {};
+  const results: Record<string, unknown> = { batch: BATCH, concurrency: CONCURRENCY, seconds: SECONDS, runs: REPEATS };
+  const measure = async (label: string, server: Server, token?: string) => figures(await repeat(label, () => throughput(server, SECONDS, CONCURRENCY, token)));
   try {
-    const ceiling = await startServer("none", path.join(dir, "none.duckdb"));
-    const a = await repeat("ceiling", () => throughput(ceiling, SECONDS, CONCURRENCY));
-    await ceiling.stop();
-    results.ceiling = summary(a.map((r) => r.eventsPerSecond));
+    if (SINKS.has("ceiling")) {
+      const ceiling = await startServer("none", path.join(dir, "none.duckdb"));
+      results.ceiling = await measure("ceiling", ceiling);
+      await ceiling.stop();
+    }
 
-    const duck = await startServer("duckdb", path.join(dir, "w.duckdb"));
-    const b = await repeat("duckdb", () => throughput(duck, SECONDS, CONCURRENCY));
-    results.duckdb = summary(b.map((r) => r.eventsPerSecond));
-    const l = await repeat("latency@100k", () => latencyAtRate(duck, 100_000, SECONDS));
-    results.latencyAt100k = { p50: summary(l.map((r) => r.p50)), p99: summary(l.map((r) => r.p99)), achieved: summary(l.map((r) => r.achieved)) };
-    await duck.stop();
+    if (SINKS.has("duckdb")) {
+      const duck = await startServer("duckdb", path.join(dir, "w.duckdb"));
+      results.duckdb = await measure("duckdb", duck);
+      const l = await repeat("latency@100k", () => latencyAtRate(duck, 100_000, SECONDS));
+      results.latencyAt100k = { p50: summary(l.map((r) => r.p50)), p99: summary(l.map((r) => r.p99)), achieved: summary(l.map((r) => r.achieved)) };
+      await duck.stop();
+    }
 
-    if (EMULATOR_LAUNCHER) {
+    if (!SINKS.has("postgres")) {
+      // not asked for
+    } else if (POSTGRES_AVAILABLE) {
+      const postgres = await startPostgres();
+      results.postgresVersion = postgres.version;
+      const client = new pg.Client(postgres.config);
+      await client.connect();
+      await createPeerTables(client);
+      await client.end();
+      for (const mode of ["copy", "insert"] as const) {
+        // The DuckDB path is unused (the peer sink replaces the service's own); the configuration wants one.
+        const peer = await startServer(`postgres-${mode}`, path.join(dir, "unused.duckdb"), { PG_PORT: String(postgres.config.port) });
+        results[`postgres_${mode}`] = await measure(`postgres ${mode}`, peer);
+        await peer.stop();
+      }
+      await postgres.stop();
+    } else {
+      results.postgres = "skipped: PostgreSQL 15 is not installed (apt-get install -y postgresql-15)";
+    }
+
+    if (!SINKS.has("pubsub")) {
+      // not asked for
+    } else if (EMULATOR_LAUNCHER) {
       const emulator = await startEmulator();
       const admin = new PubSub({ projectId: "sightline-bench", apiEndpoint: emulator.host });
       process.env.PUBSUB_EMULATOR_HOST = emulator.host;
       await admin.createTopic("raw-detections");
       await admin.createTopic("ingest-dead-letters");
       const pubsub = await startServer("pubsub", "", { PUBSUB_EMULATOR_HOST: emulator.host, METADATA_SERVER_DETECTION: "none" });
-      const d = await repeat("pubsub", () => throughput(pubsub, SECONDS, CONCURRENCY, "bench"));
-      results.pubsub = { eventsPerSecond: summary(d.map((r) => r.eventsPerSecond)), eventsPerCpuSecond: summary(d.map((r) => r.eventsPerCpuSecond)) };
+      results.pubsub = await measure("pubsub", pubsub, "bench");
       await pubsub.stop();
       await admin.close();
       await emulator.stop();
@@ -174,6 +226,8 @@ export async function measureIngest() {
 }
 
 export async function main(_args: string[]): Promise<void> {
-  const results = await measureIngest();
+  const results = { startedAt: new Date().toISOString(), ...(await measureIngest()), finishedAt: new Date().toISOString() };
+  mkdirSync("bench-data", { recursive: true });
+  writeFileSync(path.join("bench-data", "ingest-results.json"), JSON.stringify(results, null, 2));
   console.log(JSON.stringify(results, null, 2));
 }

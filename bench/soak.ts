@@ -1,7 +1,9 @@
 // Soak: the ingest service (`sightline serve`, DuckDB sink) under the camera simulator at a steady rate
-// for a long time, RSS sampled from /proc. RSS must stay flat: growth from the end of the warm-up to
-// the end under 10 %. Outside the test run (it takes 30 minutes); results go to RELIABILITY.md.
-// Options (env): SOAK_SECONDS=1800 SOAK_RATE=10000 SOAK_WARMUP=120.
+// for a long time, RSS sampled from /proc every 10 s. RSS must stay flat: growth from the first minute
+// after the warm-up to the last minute under 10 % (medians of each minute's samples, so one noisy
+// sample decides nothing). The warm-up covers the minutes in which DuckDB's cache fills to its memory
+// limit; a leak shows after it. Outside the test run (it takes 35 minutes); results go to RELIABILITY.md.
+// Options (env): SOAK_SECONDS=1800 SOAK_RATE=10000 SOAK_WARMUP=300.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,7 +12,7 @@ import { CLI, rssMiB, startServe } from "../test/support/processes.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 1800);
 const RATE = Number(process.env.SOAK_RATE ?? 10_000);
-const WARMUP = Number(process.env.SOAK_WARMUP ?? 120);
+const WARMUP = Number(process.env.SOAK_WARMUP ?? 300);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,8 +37,10 @@ export async function main(): Promise<void> {
     }
     await simulatorExited;
     const measured = samples.filter((s) => s.at >= WARMUP);
-    const first = measured[0]!.rss;
-    const last = measured.at(-1)!.rss;
+    const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const end = measured.at(-1)!.at;
+    const first = medianOf(measured.filter((s) => s.at < WARMUP + 60).map((s) => s.rss));
+    const last = medianOf(measured.filter((s) => s.at > end - 60).map((s) => s.rss));
     const max = Math.max(...measured.map((s) => s.rss));
     console.log(JSON.stringify({ rate: RATE, seconds: SECONDS, warmup: WARMUP, rssMiB: { afterWarmup: first, end: last, max, growthPercent: ((last - first) / first) * 100 }, samples, simulator: summary.trim().split("\n") }, null, 2));
     console.log(`| ${RATE.toLocaleString("en")} | ${SECONDS / 60} min | ${first.toFixed(0)} | ${last.toFixed(0)} | ${max.toFixed(0)} | ${(((last - first) / first) * 100).toFixed(1)} % |`);
