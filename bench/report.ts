@@ -178,6 +178,7 @@ async function plot(ingest: any, freshness: any): Promise<string | undefined> {
   if (throughput.length === 0 && fresh.length === 0) return undefined;
   const spec: TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    background: "white",
     hconcat: [
       {
         title: "Ingest, events/s (median)",
@@ -185,6 +186,7 @@ async function plot(ingest: any, freshness: any): Promise<string | undefined> {
         mark: "bar",
         encoding: { y: { field: "path", type: "nominal", sort: null, title: null }, x: { field: "eventsPerSecond", type: "quantitative", title: "events/s" } },
         width: 320,
+        height: 200,
       },
       {
         title: "Freshness p95, seconds (median of runs)",
@@ -192,6 +194,7 @@ async function plot(ingest: any, freshness: any): Promise<string | undefined> {
         mark: "bar",
         encoding: { x: { field: "rate", type: "nominal", title: "sustained load" }, xOffset: { field: "view" }, y: { field: "p95", type: "quantitative", title: "seconds" }, color: { field: "view", type: "nominal", title: null } },
         width: 220,
+        height: 200,
       },
     ],
   };
