@@ -7,10 +7,11 @@
 //   DuckDB   a history built by bench/models_child.ts; REPS full refreshes (fresh processes, peak RSS
 //            each); one warm-up and REPS incremental runs of 100,000 new rows (10 s at 10,000/s).
 //   Postgres the same rows copied in (not timed); REPS full refreshes (dedup into detection_events with a
-//            primary key, the rollup with its key: what incremental runs need); then the same batches
-//            the DuckDB runs appended, each followed by a timed incremental run (insert the new rows'
-//            first copies ON CONFLICT DO NOTHING, recompute the hours they touched). Peak RSS is the
-//            sum over the server's processes, sampled every 100 ms.
+//            primary key, hourly counts and the hourly camera sets with theirs: what incremental runs
+//            need); then the same batches the DuckDB runs appended, each followed by a timed incremental
+//            run (the new rows' first copies inserted ON CONFLICT DO NOTHING, their counts added with
+//            an upsert, their cameras added to the sets). Peak RSS is the sum over the server's
+//            processes, sampled every 100 ms.
 // Sightline's full refresh runs its whole graph (staging, enriched view, top items, quality too), the
 // peer only the three steps: the comparison is conservative. Results: DIR/models-peer-results.json.
 import { spawn } from "node:child_process";
@@ -56,18 +57,19 @@ const PEER = {
     from raw_detection_events r left join geographical_locations l using (geographical_location_oid)
     ${where}
     order by r.detection_oid, r.publish_time, r.message_id`,
-  rollupSelect: (where: string) => `
-    select detected_hour, geographical_location_oid, item_name, count(*) as detections, count(distinct video_camera_oid) as cameras
-    from detection_events ${where} group by 1, 2, 3`,
   full() {
     return [
       "begin",
-      "drop table if exists detection_events, detection_counts_hourly",
+      "drop table if exists detection_events, detection_counts_hourly, detection_cameras_hourly",
       `create table detection_events as ${this.dedupSelect("")}`,
       "alter table detection_events add primary key (detection_oid)",
-      "create index detection_events_hour on detection_events (detected_hour)",
-      `create table detection_counts_hourly as ${this.rollupSelect("")}`,
+      // Counts add up across runs; distinct cameras need the set, kept as rows with their own key.
+      `create table detection_counts_hourly as
+         select detected_hour, geographical_location_oid, item_name, count(*) as detections from detection_events group by 1, 2, 3`,
       "alter table detection_counts_hourly add primary key (detected_hour, geographical_location_oid, item_name)",
+      `create table detection_cameras_hourly as
+         select distinct detected_hour, geographical_location_oid, item_name, video_camera_oid from detection_events`,
+      "alter table detection_cameras_hourly add primary key (detected_hour, geographical_location_oid, item_name, video_camera_oid)",
       "delete from watermark",
       "insert into watermark select max(publish_time) from raw_detection_events",
       "commit",
@@ -76,14 +78,15 @@ const PEER = {
   incremental() {
     return [
       "begin",
-      "create temp table touched (detected_hour timestamp) on commit drop",
       `with inserted as (
          insert into detection_events ${this.dedupSelect("where r.publish_time > (select published_until from watermark)")}
          on conflict (detection_oid) do nothing
-         returning detected_hour)
-       insert into touched select distinct detected_hour from inserted`,
-      "delete from detection_counts_hourly where detected_hour in (select detected_hour from touched)",
-      `insert into detection_counts_hourly ${this.rollupSelect("where detected_hour in (select detected_hour from touched)")}`,
+         returning detected_hour, geographical_location_oid, item_name, video_camera_oid),
+       counted as (
+         insert into detection_counts_hourly
+         select detected_hour, geographical_location_oid, item_name, count(*) from inserted group by 1, 2, 3
+         on conflict (detected_hour, geographical_location_oid, item_name) do update set detections = detection_counts_hourly.detections + excluded.detections)
+       insert into detection_cameras_hourly select distinct * from inserted on conflict do nothing`,
       "update watermark set published_until = (select max(publish_time) from raw_detection_events)",
       "commit",
     ];
