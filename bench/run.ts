@@ -6,7 +6,7 @@ const benches: Record<string, { about: string; long?: boolean; load: () => Promi
   freshness: { about: "local stack end to end: event sent → visible in the dashboard's data, CPU and RSS (5 min at 10,000 events/s)", load: () => import("./freshness.ts") },
   "models-peer": { about: "models side by side with a PostgreSQL 15 peer at 1, 10 and 36 M raw rows: full refresh, incremental, peak RSS", load: () => import("./models_peer.ts") },
   report: { about: "write BENCHMARKS.md's measured part and docs/benchmarks.svg from bench-data/ (runs after the others)", load: () => import("./report.ts") },
-  models: { about: "full refresh (36 M raw rows) and incremental runs of the Dataform models on DuckDB", load: () => import("./models.ts") },
+  models: { about: "per-action detail: full refresh (36 M raw rows) and incremental runs over 1, 2, 4 h of history (only when named)", long: true, load: () => import("./models.ts") },
 };
 
 const [name, ...args] = process.argv.slice(2);
