@@ -14,12 +14,12 @@ const schema = z
     SINK: z.enum(["duckdb", "pubsub"]).default("pubsub"),
     SIGHTLINE_DB: z.string().min(1).default("./data/sightline.duckdb"),
     /**
-     * DuckDB's memory limit when the service opens the file itself. The service only appends and reads
-     * nothing back, yet DuckDB keeps the blocks it has written cached until it reaches this limit, so
-     * the limit is what the service's memory grows by: 256MB grew a 30-minute soak by 70 %, 64MB holds
-     * it flat (RELIABILITY.md). A group of five 8 MiB requests still commits within 64MB.
+     * DuckDB's memory limit when the service opens the file itself. The service only appends, yet
+     * DuckDB keeps the blocks it has written cached up to this limit, and part of its memory grows with
+     * the table and cannot be evicted: at 64MB commits failed with "Out of Memory" after ~10 M rows
+     * (RELIABILITY.md, "Soak"). 256MB has held 18 M rows; the runner's 3GB default is for the models.
      */
-    DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 64MB").default("64MB"),
+    DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),
     /** Comma-separated bearer tokens that cameras may present. */
     AUTH_TOKENS: z.string().default(""),
