@@ -53,7 +53,7 @@ function machine(): string[] {
 }
 
 function ingestSection(ingest: any): string[] {
-  if (!ingest) return ["Ingest: not measured yet (`npm run bench -- ingest`)."];
+  if (!ingest) return ["Ingest: not in this run's results yet (`npm run bench -- ingest`)."];
   const rows: Array<[string, string, any]> = [
     ["(a) ceiling: HTTP + parse + validate, no sink", "ceiling", ingest.ceiling],
     ["(b) Sightline, DuckDB sink (group commit, WAL fsync)", "duckdb", ingest.duckdb],
@@ -87,7 +87,7 @@ function ingestSection(ingest: any): string[] {
 }
 
 function modelsSection(models: any): string[] {
-  if (!models) return ["Models side by side: not measured yet (`npm run bench -- models-peer`)."];
+  if (!models) return ["Models side by side: not in this run's results yet (`npm run bench -- models-peer`)."];
   const lines = [
     `## Models side by side (\`npm run bench -- models-peer\`, ${models.startedAt?.slice(0, 10) ?? ""})`,
     "",
@@ -107,7 +107,7 @@ function modelsSection(models: any): string[] {
 }
 
 function freshnessSection(freshness: any): string[] {
-  if (!freshness) return ["Freshness: not measured yet (`npm run bench -- freshness`)."];
+  if (!freshness) return ["Freshness: not in this run's results yet (`npm run bench -- freshness`); earlier figures, if any, are in the hand-written sections below."];
   const lines = [
     `## Freshness of the local stack (\`npm run bench -- freshness\`, ${freshness.startedAt?.slice(0, 10) ?? ""})`,
     "",
