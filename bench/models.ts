@@ -20,7 +20,8 @@ interface RunSummary { durationMs: number; actions: ActionTiming[] }
 
 const CHILD = path.join(import.meta.dirname, "models_child.ts");
 
-function runChild(args: string[]): Promise<any> {
+/** Runs bench/models_child.ts with these arguments; resolves with the JSON of its last stdout line. */
+export function runChild(args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";

@@ -14,7 +14,6 @@
 //            processes, sampled every 100 ms.
 // Sightline's full refresh runs its whole graph (staging, enriched view, top items, quality too), the
 // peer only the three steps: the comparison is conservative. Results: DIR/models-peer-results.json.
-import { spawn } from "node:child_process";
 import { createReadStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -23,18 +22,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { POSTGRES_AVAILABLE, startPostgres, type PostgresServer } from "./postgres_server.ts";
-import { median } from "./models.ts";
-
-const CHILD = path.join(import.meta.dirname, "models_child.ts");
-
-function child(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    proc.stdout.on("data", (chunk) => (out += chunk));
-    proc.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!)) : reject(new Error(`models_child ${args[0]} exited with ${code}`))));
-  });
-}
+import { median, runChild as child } from "./models.ts";
 
 const summary = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length });
 

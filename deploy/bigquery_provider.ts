@@ -2,9 +2,7 @@
 // resource, create it, or patch the fields that differ. Partitioning cannot change after creation:
 // such a difference is reported, not "fixed" by dropping a table.
 import type { BigQuery } from "@google-cloud/bigquery";
-import { desiredFields, type Provider, type Resource } from "./plan.ts";
-
-const notFound = (error: unknown) => (error as { code?: number }).code === 404;
+import { desiredFields, isNotFound, type Provider, type Resource } from "./plan.ts";
 
 function shaped(metadata: Record<string, unknown>, like: Record<string, unknown>): Record<string, unknown> {
   // Only the fields Sightline sets, so BigQuery's own (etag, creationTime, …) never count as drift.
@@ -19,7 +17,7 @@ export function datasetProvider(client: BigQuery): Provider {
         const [metadata] = await client.dataset(resource.name).getMetadata();
         return shaped(metadata, resource.body);
       } catch (error) {
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },
@@ -46,7 +44,7 @@ export function tableProvider(client: BigQuery): Provider {
         const [metadata] = await tableOf(client, resource).getMetadata();
         return shaped(metadata, resource.body);
       } catch (error) {
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },

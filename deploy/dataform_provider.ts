@@ -2,10 +2,7 @@
 // client (@google-cloud/dataform, API v1): get, create under the parent with an id, update with a
 // field mask. All three follow the same pattern, so one provider serves each kind.
 import type { protos, v1 } from "@google-cloud/dataform";
-import type { Provider, Resource } from "./plan.ts";
-
-// gRPC's NOT_FOUND, or HTTP's 404 from the client's REST transport.
-const notFound = (error: unknown) => [5, 404].includes((error as { code?: number }).code ?? 0);
+import { fieldMaskPaths, isNotFound, type Provider, type Resource } from "./plan.ts";
 
 type Message = Record<string, unknown>;
 const KINDS = {
@@ -13,9 +10,6 @@ const KINDS = {
   "dataform.releaseConfig": { field: "releaseConfig", type: "ReleaseConfig" },
   "dataform.workflowConfig": { field: "workflowConfig", type: "WorkflowConfig" },
 } as const;
-
-/** camelCase field names as a field mask's snake_case paths. */
-const snake = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 /** A message as plain JSON-like data: maps and repeated fields as plain objects and arrays. */
 function plain(message: unknown): Message {
@@ -38,7 +32,7 @@ export function dataformProviders(client: v1.DataformClient, dataform: typeof pr
           // Unset fields as their defaults (false, ""), the way the API means them.
           return plain(messageType.toObject(messageType.fromObject(found), { defaults: true }));
         } catch (error) {
-          if (notFound(error)) return null;
+          if (isNotFound(error)) return null;
           throw error;
         }
       },
@@ -48,7 +42,7 @@ export function dataformProviders(client: v1.DataformClient, dataform: typeof pr
         await call("create", { parent, [field]: resource.body, [`${field}Id`]: resource.name.slice(slash + 1) });
       },
       async update(resource: Resource, paths: string[]) {
-        await call("update", { [field]: { name: resource.name, ...resource.body }, updateMask: { paths: paths.map(snake) } });
+        await call("update", { [field]: { name: resource.name, ...resource.body }, updateMask: { paths: fieldMaskPaths(paths) } });
       },
     } satisfies Provider;
   });

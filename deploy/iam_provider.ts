@@ -9,7 +9,7 @@ import type { cloudresourcemanager_v3 } from "@googleapis/cloudresourcemanager";
 import type { iam_v1 } from "@googleapis/iam";
 import type { secretmanager_v1 } from "@googleapis/secretmanager";
 import type { BindingTarget } from "./iam_resources.ts";
-import type { Provider, Resource } from "./plan.ts";
+import { isNotFound, type Provider, type Resource } from "./plan.ts";
 
 interface Policy {
   bindings?: Array<{ role?: string | null; members?: string[] | null; condition?: unknown }> | null;
@@ -28,8 +28,6 @@ export interface GrantTarget {
   has(name: string, role: string, member: string): Promise<boolean>;
   add(name: string, role: string, member: string): Promise<void>;
 }
-
-const notFound = (error: unknown) => [404, 5].includes((error as { code?: number }).code ?? 0) || (error as { status?: number }).status === 404;
 
 function throughPolicy(access: PolicyAccess): GrantTarget {
   // Conditional bindings are someone else's: only an unconditional binding counts as the grant.
@@ -125,7 +123,7 @@ export function bindingProvider(targets: Record<string, GrantTarget>): Provider 
         return (await access.has(target.name, role, member)) ? resource.body : null;
       } catch (error) {
         // The resource itself is planned but not created yet: so is the grant.
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },
@@ -148,7 +146,7 @@ export function serviceAccountProvider(iam: iam_v1.Iam, project: string): Provid
         const { data } = await iam.projects.serviceAccounts.get({ name: name(resource.name) });
         return { displayName: data.displayName, description: data.description };
       } catch (error) {
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },
@@ -169,7 +167,7 @@ export function secretProvider(secretManager: secretmanager_v1.Secretmanager): P
         const { data } = await secretManager.projects.secrets.get({ name: resource.name });
         return { replication: data.replication, labels: data.labels };
       } catch (error) {
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },

@@ -2,7 +2,7 @@
 // get server-assigned names, so Sightline's are found by display name, which the plan keeps unique.
 import type { AlertPolicyServiceClient, protos } from "@google-cloud/monitoring";
 import type { logging_v2 } from "@googleapis/logging";
-import type { Provider, Resource } from "./plan.ts";
+import { fieldMaskPaths, isNotFound, type Provider, type Resource } from "./plan.ts";
 
 type Plain = Record<string, unknown>;
 
@@ -59,8 +59,7 @@ export function alertPolicyProvider(client: AlertPolicyServiceClient, monitoring
     async update(resource: Resource, paths) {
       const name = names.get(resource.name) ?? (await find(resource.name))?.name;
       if (!name) throw new Error(`alert policy "${resource.name}" disappeared while planning`);
-      const snake = paths.map((path) => path.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`));
-      await client.updateAlertPolicy({ alertPolicy: { ...resource.body, name }, updateMask: { paths: snake } });
+      await client.updateAlertPolicy({ alertPolicy: { ...resource.body, name }, updateMask: { paths: fieldMaskPaths(paths) } });
     },
   };
 }
@@ -74,7 +73,7 @@ export function logMetricProvider(logging: logging_v2.Logging, project: string):
         const { data } = await logging.projects.metrics.get({ metricName: metricName(resource.name) });
         return data as Plain;
       } catch (error) {
-        if ((error as { status?: number }).status === 404 || (error as { code?: number }).code === 404) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },

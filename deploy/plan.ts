@@ -79,6 +79,20 @@ export function desiredFields(resource: Resource, paths: string[]): Record<strin
   return Object.fromEntries(paths.map((path) => [path, resource.body[path]]));
 }
 
+/**
+ * The API says the resource does not exist: gRPC's NOT_FOUND (5), or HTTP 404 from the REST clients
+ * and from the gRPC clients' REST transport (by `code` or `status`, depending on the client).
+ */
+export function isNotFound(error: unknown): boolean {
+  const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown };
+  return code === 5 || code === 404 || status === 404;
+}
+
+/** camelCase field names as the snake_case paths of a protobuf field mask. */
+export function fieldMaskPaths(fields: string[]): string[] {
+  return fields.map((field) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`));
+}
+
 /** Update masks name fields, not leaves: a changed retention's `seconds` updates `messageRetentionDuration`. */
 function topLevelField(path: string): string {
   return path.split(".")[0]!;

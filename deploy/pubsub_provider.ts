@@ -1,9 +1,7 @@
 // Pub/Sub topics and subscriptions through the official client (@google-cloud/pubsub): read, create,
 // update with an update mask. Works the same against the emulator (PUBSUB_EMULATOR_HOST).
 import type { PubSub } from "@google-cloud/pubsub";
-import { desiredFields, type Provider, type Resource } from "./plan.ts";
-
-const NOT_FOUND = 5;
+import { desiredFields, isNotFound, type Provider, type Resource } from "./plan.ts";
 
 /** Durations come back as { seconds: "604800", nanos: 0 }: compare them as numbers of seconds. */
 function duration(value: unknown): { seconds: number } | undefined {
@@ -19,7 +17,7 @@ async function orNull<T>(read: () => Promise<T>): Promise<T | null> {
   try {
     return await read();
   } catch (error) {
-    if ((error as { code?: number }).code === NOT_FOUND) return null;
+    if (isNotFound(error)) return null;
     throw error;
   }
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Storage } from "@google-cloud/storage";
 import { LOCATIONS_OBJECT } from "./names.ts";
-import { desiredFields, type Provider, type Resource } from "./plan.ts";
+import { desiredFields, isNotFound, type Provider, type Resource } from "./plan.ts";
 
 export interface StorageConfig {
   region: string;
@@ -14,8 +14,6 @@ export interface StorageConfig {
   /** Dataset B's Parquet file on this machine; without it the object is not planned. */
   locationsFile?: string;
 }
-
-const notFound = (error: unknown) => (error as { code?: number }).code === 404;
 
 export function md5Base64(file: string): string {
   return createHash("md5").update(readFileSync(file)).digest("base64");
@@ -47,7 +45,7 @@ export function bucketProvider(client: Storage): Provider {
         const [metadata] = await client.bucket(resource.name).getMetadata();
         return Object.fromEntries(Object.keys(resource.body).map((key) => [key, (metadata as Record<string, unknown>)[key]]));
       } catch (error) {
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },
@@ -82,7 +80,7 @@ export function objectProvider(client: Storage, files: Record<string, string>): 
         const [metadata] = await client.bucket(bucket).file(object).getMetadata();
         return { md5Hash: metadata.md5Hash };
       } catch (error) {
-        if (notFound(error)) return null;
+        if (isNotFound(error)) return null;
         throw error;
       }
     },

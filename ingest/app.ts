@@ -113,7 +113,8 @@ export function createApp({ config, sink, logger, metrics, fallback }: AppDepend
       await sink.write(batch.events, batch.rejections, batch.source);
       metrics.sinkSeconds.observe((performance.now() - started) / 1000);
       metrics.eventsAccepted.inc(batch.events.length);
-      lagOf.set(res, oldestAgeSeconds(batch.events));
+      // Only for the request log line, so not computed when that line is not written.
+      if (log.isLevelEnabled("info")) lagOf.set(res, oldestAgeSeconds(batch.events));
       for (const r of batch.rejections) metrics.eventsRejected.inc({ reason: rejectionLabel(r.reason) });
       if (batch.rejections.length > 0) log.info({ accepted: batch.events.length, rejected: batch.rejections.length }, "batch partly rejected");
       sendJson(res, 202, {

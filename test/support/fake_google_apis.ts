@@ -174,11 +174,12 @@ export async function startFakeGoogleApis(): Promise<FakeGoogleApis> {
     if (method === "PATCH") {
       // The mask is a query parameter (Dataform, IAM…) or, in Pub/Sub, a body field beside the resource.
       const wrapped = typeof body?.updateMask === "string";
-      const fields_ = (wrapped ? (Object.values(body!).find((v) => typeof v === "object") as Record<string, unknown>) : body) ?? {};
+      const values = (wrapped ? (Object.values(body!).find((v) => typeof v === "object") as Record<string, unknown>) : body) ?? {};
       const mask = wrapped ? (body!.updateMask as string) : (query.get("updateMask") ?? query.get("update_mask"));
-      const fields = mask ? mask.split(",") : Object.keys(fields_);
+      // Masks may name fields in snake_case; bodies carry them in camelCase.
+      const fields = mask ? mask.split(",").map((field) => field.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())) : Object.keys(values);
       const next = { ...current };
-      for (const field of fields) next[field.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())] = fields_[field.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())];
+      for (const field of fields) next[field] = values[field];
       resources.set(name, next);
       return next;
     }
