@@ -9,9 +9,10 @@ import { traceFields } from "./logging.ts";
 import { rejectionLabel, type Metrics } from "./metrics.ts";
 import { SinkUnavailableError, type Sink } from "./sinks/sink.ts";
 import type { DetectionEvent } from "./event.ts";
+import { watchEventLoop } from "./pressure.ts";
 
 export interface AppDependencies {
-  config: Pick<IngestConfig, "authTokens" | "maxBodyBytes" | "maxInflightBytes" | "project">;
+  config: Pick<IngestConfig, "authTokens" | "maxBodyBytes" | "maxInflightBytes" | "maxEventLoopDelayMs" | "project">;
   sink: Sink;
   logger: Logger;
   metrics: Metrics;
@@ -90,6 +91,7 @@ export function createApp({ config, sink, logger, metrics, fallback }: AppDepend
   const authorized = config.authTokens.length > 0 ? tokenChecker(config.authTokens) : () => true;
   let draining = false;
   let inflightBytes = 0;
+  const pressure = watchEventLoop(config.maxEventLoopDelayMs);
 
   async function ingest(req: IncomingMessage, res: ServerResponse, log: Logger): Promise<number> {
     if (!authorized(req.headers.authorization)) {
@@ -101,7 +103,7 @@ export function createApp({ config, sink, logger, metrics, fallback }: AppDepend
     }
     if (draining || !sink.isReady()) throw new HttpError(503, "the service is not ready to take events: retry shortly", { "retry-after": "1" });
     const expected = Number(req.headers["content-length"]) || 0;
-    if (inflightBytes + expected > config.maxInflightBytes) {
+    if (inflightBytes + expected > config.maxInflightBytes || pressure.overloaded()) {
       throw new HttpError(503, "the service is at capacity: retry shortly", { "retry-after": "1" });
     }
     inflightBytes += expected;
@@ -200,5 +202,11 @@ export function createApp({ config, sink, logger, metrics, fallback }: AppDepend
       });
   };
 
-  return { handler, setDraining: (value) => (draining = value) };
+  return {
+    handler,
+    setDraining(value) {
+      draining = value;
+      if (draining) pressure.stop();
+    },
+  };
 }

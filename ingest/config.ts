@@ -26,6 +26,12 @@ const schema = z
     MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
     /** Request bodies being processed at once, in bytes, before new requests get 503. */
     MAX_INFLIGHT_BYTES: positiveInt.default(256 * 1024 * 1024),
+    /**
+     * New requests get 503 while the event loop's p99 delay over the last quarter second exceeds this:
+     * then the loop itself is the bottleneck and requests queue in the kernel, unseen by
+     * MAX_INFLIGHT_BYTES (RELIABILITY.md, "Overload").
+     */
+    MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(200),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     GOOGLE_CLOUD_PROJECT: z.string().default(""),
     PUBSUB_TOPIC: z.string().min(1).default("raw-detections"),
@@ -45,6 +51,7 @@ const schema = z
     authTokens: env.AUTH_TOKENS.split(",").map((t) => t.trim()).filter(Boolean),
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxInflightBytes: env.MAX_INFLIGHT_BYTES,
+    maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     logLevel: env.LOG_LEVEL,
     project: env.GOOGLE_CLOUD_PROJECT,
     topic: env.PUBSUB_TOPIC,

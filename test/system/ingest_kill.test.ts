@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DuckdbSink } from "../../ingest/sinks/duckdb.ts";
+import { DuckdbSink, spoolRoot } from "../../ingest/sinks/duckdb.ts";
 import { openDatabase } from "../../runner/database.ts";
 
 const CLI = path.resolve(import.meta.dirname, "../../cli/sightline.ts");
@@ -89,11 +89,11 @@ describe("the DuckDB sink under SIGKILL and SIGTERM", () => {
     expect(await missingFrom(db, acknowledged)).toBe(0);
     if (signal === "SIGKILL") {
       // The killed sink's spool folder is left behind; the next sink to start removes it.
-      const spool = readdirSync(tmpdir()).filter((entry) => entry.startsWith(`sightline-sink-${child.pid}-`));
+      const spool = readdirSync(spoolRoot()).filter((entry) => entry.startsWith(`sightline-sink-${child.pid}-`));
       expect(spool).toHaveLength(1);
       const reopened = await openDatabase(path.join(dir, "after.duckdb"));
       const sink = new DuckdbSink(await reopened.instance.connect(), { rawSchema: "detections_raw" });
-      expect(existsSync(path.join(tmpdir(), spool[0]!))).toBe(false);
+      expect(existsSync(path.join(spoolRoot(), spool[0]!))).toBe(false);
       await sink.close();
       reopened.close();
     }
