@@ -1,0 +1,71 @@
+// What DuckDB's checkpoints cost the ingest sink, which commits small groups to the raw table and so
+// leaves every row to be compressed by a checkpoint later (a commit that crosses checkpoint_threshold
+// runs it, and other commits wait). Appends groups of STEP rows shaped like the service's events to a
+// fresh raw table and times an explicit CHECKPOINT after each, marking the ones that completed a row
+// group (122,880 rows); then the same per column, to show which columns the time goes to.
+//   node bench/profile_checkpoints.ts [STEP] [GROUPS]        defaults 40000 and 30
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { openDatabase } from "../runner/database.ts";
+import { ensureRawTables } from "../runner/raw_tables.ts";
+
+const step = Number(process.argv[2] ?? 40_000);
+const groups = Number(process.argv[3] ?? 30);
+const ROW_GROUP = 122_880;
+const file = path.join(tmpdir(), `sightline-profile-checkpoints-${process.pid}.duckdb`);
+
+// The service's rows: a constant subscription name, a unique message id, ids, an item name like the
+// ingest benchmark's, epoch-millisecond detection times.
+const COLUMNS: Record<string, string> = {
+  subscription_name: "'sightline-local'",
+  message_id: "'3f9a1c22b7e0-' || i",
+  publish_time: "timestamp '2026-12-01 00:00:00' + to_microseconds(i)",
+  attributes: "null::json",
+  detection_oid: "i",
+  video_camera_oid: "1000 + i % 97",
+  geographical_location_oid: "1 + i % 10000",
+  item_name: "'item ' || (i % 300) || ' with a longer descriptive name'",
+  timestamp_detected: "1763000000000 + i",
+};
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+async function profile(table: string, columns: string[]): Promise<{ crossing: number[]; within: number[] }> {
+  rmSync(file, { force: true });
+  rmSync(`${file}.wal`, { force: true });
+  const db = await openDatabase(file, { memoryLimit: "256MB" });
+  const c = db.connection;
+  // Only the explicit CHECKPOINT below runs one.
+  await c.run("set checkpoint_threshold = '100GB'");
+  if (table === "raw") await ensureRawTables(c, "detections_raw");
+  else await c.run(`create table t as select ${COLUMNS[columns[0]!]} as v from range(0) r(i)`);
+  const target = table === "raw" ? "detections_raw.raw_detection_events" : "t";
+  const crossing: number[] = [];
+  const within: number[] = [];
+  let rows = 0;
+  for (let g = 0; g < groups; g++) {
+    await c.run(`insert into ${target} select ${columns.map((name) => COLUMNS[name]).join(", ")} from range(${rows}, ${rows + step}) r(i)`);
+    const completed = Math.floor((rows + step) / ROW_GROUP) > Math.floor(rows / ROW_GROUP);
+    rows += step;
+    const started = performance.now();
+    await c.run("checkpoint");
+    (completed ? crossing : within).push(performance.now() - started);
+  }
+  db.close();
+  rmSync(file, { force: true });
+  return { crossing, within };
+}
+
+console.log(`${groups} appends of ${step.toLocaleString("en")} rows, a CHECKPOINT after each (DuckDB row groups hold ${ROW_GROUP.toLocaleString("en")} rows)\n`);
+const all = await profile("raw", Object.keys(COLUMNS));
+const total = (r: { crossing: number[]; within: number[] }) => [...r.crossing, ...r.within].reduce((a, b) => a + b, 0);
+console.log("| table | checkpoints completing a row group: median (max) | other checkpoints: median (max) | all checkpoints: µs per row |");
+console.log("|---|---|---|---|");
+const row = (name: string, r: { crossing: number[]; within: number[] }) =>
+  console.log(
+    `| ${name} | ${r.crossing.length ? `${fmt(median(r.crossing))} (${fmt(Math.max(...r.crossing))})` : "–"} | ${fmt(median(r.within))} (${fmt(Math.max(...r.within))}) | ${((total(r) * 1000) / (groups * step)).toFixed(2)} |`
+  );
+row("raw_detection_events (all 9 columns)", all);
+for (const name of Object.keys(COLUMNS)) row(`\`${name}\` alone`, await profile("one", [name]));
