@@ -18,6 +18,23 @@ function fixture(duckdb: number) {
     path.join(data, "ingest-results.json"),
     JSON.stringify({ startedAt: "2026-12-01T00:00:00Z", batch: 500, concurrency: 16, seconds: 4, runs: 5, ceiling: sink(600_000, 20), duckdb: sink(duckdb, 300), postgres_copy: sink(50_000, 500), postgres_insert: sink(40_000, 600), pubsub: sink(90_000, 200), latencyAt100k: { p50: spread(20), p99: spread(80), achieved: spread(100_000) } })
   );
+  const run = (rate: number, achieved: string, p95: number) => ({
+    rate,
+    realtime: { p50: p95 / 3, p95, max: p95 * 2 },
+    models: { p50: 4, p95: 6.5, max: 7 },
+    simulator: [`simulated 321.0 s at ${achieved} events/s: 3,210,000 sent, 3,194,503 accepted, 15,497 rejected`, "  3,147,515 detections"],
+  });
+  const freshnessRate = (rate: number, achieved: string[], p95: number) => ({
+    runs: achieved.map((a) => run(rate, a, p95)),
+    realtime: { p50: spread(p95 / 3), p95: spread(p95), max: spread(p95 * 2) },
+    models: { p50: spread(4), p95: spread(6.5), max: spread(7) },
+    stackCpuCores: spread(0.8),
+    stackRssMiB: { median: spread(430), max: spread(700) },
+  });
+  writeFileSync(
+    path.join(data, "freshness-results.json"),
+    JSON.stringify({ startedAt: "2026-12-02T00:00:00Z", seconds: 300, warmup: 20, every: "5", rates: { "10000": freshnessRate(10_000, ["10,000", "10,001", "9,990"], 0.3), "50000": freshnessRate(50_000, ["42,368", "45,220", "40,543"], 0.8) } })
+  );
   const benchmarks = path.join(dir, `BENCHMARKS-${duckdb}.md`);
   writeFileSync(benchmarks, "# Benchmarks\n\nHand-written introduction.\n\n## Analysis\n\nHand-written analysis.\n");
   return { data, benchmarks, svg: path.join(dir, `plot-${duckdb}.svg`) };
@@ -36,6 +53,10 @@ describe("the benchmark report", () => {
     expect(first).toContain("b/a = **0.27**; b/c = **3.20**");
     // Sizing from the measured 90 k events per CPU-second: 10,000/s needs 0.19 vCPU at 60 %.
     expect(first).toMatch(/\| 10,000 \| 0\.2 \| 1 \|/);
+    // Freshness: the rate the simulator really reached, beside the rate asked for.
+    expect(first).toMatch(/\| 50,000 \| \*\*42\.4 k\*\* \(40\.5 k – 45\.2 k\) \| 3 \|/);
+    expect(first).toMatch(/\| 10,000 \| \*\*10\.0 k\*\* \(10\.0 k – 10\.0 k\) \| 3 \|/);
+    expect(first).toMatch(/\| freshness p95 ≤ 5 s at 10,000 events\/s \| real-time panel 0\.30 s; scheduled models 6\.50 s \| yes \(real-time panel\) \|/);
     expect(readFileSync(files.svg, "utf8")).toMatch(/^<svg/);
 
     // A second run replaces the measured part instead of adding another.
