@@ -1,8 +1,9 @@
 // The embedded sink: the raw table in a DuckDB file, with exactly the columns a BigQuery subscription
 // with write_metadata writes. Requests are committed in groups (one WAL fsync per group, not per
 // request). The bodies themselves are handed to DuckDB: each request's JSON goes to a file as it came
-// (or, when some of its events were rejected, the valid ones re-serialised) and one INSERT … FROM
-// read_json parses the whole group on DuckDB's threads, so the event loop does almost no work per event.
+// (NDJSON wrapped into an array; when some of its events were rejected, the valid ones re-serialised)
+// and one INSERT … FROM read_json parses the whole group on DuckDB's threads, so the event loop does
+// almost no work per event.
 // One connection commits one group at a time. (Two or four connections committing side by side were
 // measured: no faster, and p99 worse, because DuckDB's automatic checkpoint inside a commit holds
 // every other commit back; BENCHMARKS.md, "Ingest".)
@@ -49,6 +50,15 @@ const EVENT_COLUMNS =
   "columns = {detection_oid: 'BIGINT', video_camera_oid: 'BIGINT', geographical_location_oid: 'BIGINT', item_name: 'VARCHAR', timestamp_detected: 'BIGINT'}";
 const DEAD_COLUMNS = "columns = {m: 'VARCHAR', r: 'VARCHAR', x: 'BIGINT', a: 'VARCHAR'}";
 
+/** An upper bound on a string's UTF-8 size without encoding it: at most 3 bytes per UTF-16 unit. */
+const utf8Bound = (text: string) => text.length * 3;
+
+/**
+ * read_json's maximum_object_size, fitted to the group's largest file (nothing in a file is larger than
+ * the file) rather than DuckDB's default of 16 MB, so its buffers stay small.
+ */
+const objectSize = (bytes: number) => `maximum_object_size = ${Math.max(bytes + 1, 4096)}`;
+
 const SPOOL_PREFIX = "sightline-sink-";
 
 function alive(pid: number): boolean {
@@ -94,6 +104,19 @@ function sqlTimestamp(micros: bigint): string {
   const date = new Date(Number(micros / 1000n));
   const fraction = (micros % 1_000_000n).toString().padStart(6, "0");
   return `TIMESTAMP '${date.toISOString().slice(0, 19).replace("T", " ")}.${fraction}'`;
+}
+
+/**
+ * A body as DuckDB reads it: JSON arrays as they came, NDJSON wrapped into one. DuckDB's reader for
+ * newline-delimited JSON allocates a 32 MB buffer per thread whatever the file's size, which a small
+ * memory_limit cannot hold (the array reader needs no such buffer).
+ */
+function asJsonArray(source: BatchSource): string {
+  if (source.format === "array") return source.text;
+  return `[${source.text
+    .split("\n")
+    .filter((line) => line.trim().length > 0)
+    .join(",")}]`;
 }
 
 /** The validated events as a JSON array, ids as decimal strings so nothing is rounded. */
@@ -201,53 +224,52 @@ export class DuckdbSink implements Sink {
 
   private async commit(group: Group, passThrough: boolean): Promise<SinkReceipt[]> {
     const started = performance.now();
-    const arrays: string[] = [];
-    const lines: string[] = [];
+    const files: string[] = [];
     const receipts: SinkReceipt[] = [];
     const dead: string[] = [];
     let sequence = group.sequence;
     let written = 0;
+    let largestBody = 0;
     group.requests.forEach((pending, index) => {
       if (pending.events.length > 0) {
         const file = path.join(this.spool, `${group.id}-${index}.json`);
         const asIs = passThrough && pending.rejections.length === 0 && pending.source;
         // Synchronous: a memory-backed write of one body takes tens of microseconds, less than a
         // round trip through libuv's thread pool, which DuckDB's calls are using at the same time.
-        writeFileSync(file, asIs ? pending.source!.text : serialize(pending.events));
-        (asIs && pending.source!.format === "ndjson" ? lines : arrays).push(file);
+        const text = asIs ? asJsonArray(pending.source!) : serialize(pending.events);
+        writeFileSync(file, text);
+        largestBody = Math.max(largestBody, utf8Bound(text));
+        files.push(file);
         written += pending.events.length;
       }
       receipts.push({ written: pending.events.length });
       for (const r of pending.rejections) dead.push(JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason.toWellFormed(), x: r.index, a: r.data.toWellFormed() }));
     });
-    const deadFile = path.join(this.spool, `${group.id}-dead.ndjson`);
-    if (dead.length > 0) writeFileSync(deadFile, dead.join("\n"));
+    const deadFile = path.join(this.spool, `${group.id}-dead.json`);
+    if (dead.length > 0) writeFileSync(deadFile, `[${dead.join(",")}]`);
+    const largestDead = dead.reduce((largest, line) => Math.max(largest, utf8Bound(line)), 0);
     // publish_time is the commit's time, strictly increasing across commits, like Pub/Sub's.
     const nowMicros = BigInt(Date.now()) * 1000n;
     this.lastPublishMicros = nowMicros > this.lastPublishMicros ? nowMicros : this.lastPublishMicros + 1n;
     const publishTime = sqlTimestamp(this.lastPublishMicros);
     const subscription = sqlString(this.options.subscriptionName);
-    const sources = [
-      arrays.length ? `select * from read_json([${arrays.map(sqlString).join(", ")}], format = 'array', ${EVENT_COLUMNS})` : "",
-      lines.length ? `select * from read_json([${lines.map(sqlString).join(", ")}], format = 'newline_delimited', ${EVENT_COLUMNS})` : "",
-    ].filter(Boolean);
     const { rawSchema } = this.options;
     // The whole transaction is one call: each separate call would wait for its turn on the event
     // loop, which is busy parsing and validating the next requests (~9 ms per call under load).
     const statements = ["begin transaction"];
-    if (sources.length > 0) {
+    if (files.length > 0) {
       statements.push(
         `insert into ${qualifiedName(rawSchema, RAW_EVENTS_TABLE)}
          select ${subscription}, '${this.idPrefix}-' || (${sequence} + row_number() over ()), ${publishTime}, null,
            detection_oid, video_camera_oid, geographical_location_oid, item_name, timestamp_detected
-         from (${sources.join(" union all ")})`
+         from read_json([${files.map(sqlString).join(", ")}], format = 'array', ${EVENT_COLUMNS}, ${objectSize(largestBody)})`
       );
     }
     if (dead.length > 0) {
       statements.push(
         `insert into ${qualifiedName(rawSchema, INVALID_EVENTS_TABLE)}
          select ${subscription}, m, ${publishTime}, json_object('reason', r, 'index', x), a
-         from read_json(${sqlString(deadFile)}, format = 'newline_delimited', ${DEAD_COLUMNS})`
+         from read_json(${sqlString(deadFile)}, format = 'array', ${DEAD_COLUMNS}, ${objectSize(largestDead)})`
       );
     }
     statements.push("commit");
@@ -257,7 +279,7 @@ export class DuckdbSink implements Sink {
       await this.connection.run("rollback").catch(() => undefined);
       throw error;
     } finally {
-      for (const file of [...arrays, ...lines, deadFile]) rmSync(file, { force: true });
+      for (const file of [...files, deadFile]) rmSync(file, { force: true });
     }
     this.options.onCommit?.(written, dead.length, (performance.now() - started) / 1000);
     return receipts;

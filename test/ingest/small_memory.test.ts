@@ -1,0 +1,48 @@
+// The service's DuckDB file under a small memory_limit, as an operator may set DUCKDB_MEMORY_LIMIT:
+// every kind of body must still commit. DuckDB's reader for newline-delimited JSON allocates 32 MB per
+// thread whatever the file's size, so at 64MB a dead letter or an NDJSON body used to fail every
+// commit with "Out of Memory" (503 forever to the camera), which a 35-minute soak found.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../ingest/config.ts";
+import { createLogger } from "../../ingest/logging.ts";
+import { startService, type Service } from "../../ingest/service.ts";
+
+let dir: string;
+let service: Service;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "sightline-small-memory-"));
+  const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", SIGHTLINE_DB: path.join(dir, "w.duckdb"), DUCKDB_MEMORY_LIMIT: "64MB" });
+  service = await startService(config, { logger: createLogger("silent") });
+});
+
+afterAll(async () => {
+  await service?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const event = (id: number) => ({ detection_oid: id, video_camera_oid: 7, geographical_location_oid: 3, item_name: "car", timestamp_detected: 1700000000000 });
+
+async function post(body: string, contentType: string) {
+  const response = await fetch(`${service.url}/v1/detections`, { method: "POST", headers: { "content-type": contentType }, body });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function count(sql: string): Promise<number> {
+  return Number((await service.database!.connection.runAndReadAll(sql)).getRows()[0]![0]);
+}
+
+describe("DUCKDB_MEMORY_LIMIT=64MB", () => {
+  it("commits arrays, NDJSON and dead letters", async () => {
+    expect(await post(JSON.stringify([event(1), event(2)]), "application/json")).toMatchObject({ status: 202, body: { accepted: 2 } });
+    expect(await post(`${JSON.stringify(event(3))}\n\n${JSON.stringify(event(4))}\n`, "application/x-ndjson")).toMatchObject({ status: 202, body: { accepted: 2 } });
+    expect(await post(JSON.stringify([event(5), { detection_oid: -5 }]), "application/json")).toMatchObject({ status: 202, body: { accepted: 1, rejected: 1 } });
+    expect(await post(`${JSON.stringify(event(6))}\nnot json\n`, "application/x-ndjson")).toMatchObject({ status: 202, body: { accepted: 1, rejected: 1 } });
+    expect(await count("select count(*) from detections_raw.raw_detection_events where detection_oid between 1 and 6")).toBe(6);
+    expect(await count("select count(*) from detections_raw.invalid_detection_events")).toBe(2);
+    expect(await count("select count(*) from detections_raw.invalid_detection_events where json_extract_string(attributes, '$.index') = '1'")).toBe(2);
+  });
+});
