@@ -27,11 +27,11 @@ const schema = z
     /** Request bodies being processed at once, in bytes, before new requests get 503. */
     MAX_INFLIGHT_BYTES: positiveInt.default(256 * 1024 * 1024),
     /**
-     * New requests get 503 while the event loop's p99 delay over the last quarter second exceeds this:
+     * New requests get 503 while the event loop's mean delay over the last quarter second exceeds this:
      * then the loop itself is the bottleneck and requests queue in the kernel, unseen by
      * MAX_INFLIGHT_BYTES (RELIABILITY.md, "Overload").
      */
-    MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(200),
+    MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(100),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     GOOGLE_CLOUD_PROJECT: z.string().default(""),
     PUBSUB_TOPIC: z.string().min(1).default("raw-detections"),
