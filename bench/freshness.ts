@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../stack/pubsub_emulator.ts";
 import { CLI, cpuSeconds, rssMiB } from "../test/support/processes.ts";
+import { quantile, spread } from "./stats.ts";
 
 const RATES = (process.env.BENCH_RATES ?? "10000,50000").split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -32,12 +33,6 @@ interface Probe {
   sentAt: number;
   realtimeAt?: number;
   modelsAt?: number;
-}
-
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -130,8 +125,6 @@ async function measure(rate: number) {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const spread = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length });
 
 export async function main(): Promise<void> {
   const results: Record<string, unknown> = { startedAt: new Date().toISOString(), seconds: SECONDS, warmup: WARMUP_SECONDS, every: EVERY, rates: {} };

@@ -16,6 +16,7 @@ import pg from "pg";
 import { EMULATOR_LAUNCHER, startEmulator } from "../stack/pubsub_emulator.ts";
 import { POSTGRES_AVAILABLE, startPostgres } from "./postgres_server.ts";
 import { createPeerTables } from "./postgres_sink.ts";
+import { quantile, spread } from "./stats.ts";
 
 const HERE = import.meta.dirname;
 const BATCH = 500;
@@ -106,7 +107,7 @@ async function throughput(server: Server, seconds: number, concurrency: number, 
   const elapsed = (performance.now() - started) / 1000;
   const cpu = (await server.cpuSeconds()) - cpuBefore;
   agent.destroy();
-  return { eventsPerSecond: accepted / elapsed, eventsPerCpuSecond: accepted / cpu, failedRequests: failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  return { eventsPerSecond: accepted / elapsed, eventsPerCpuSecond: accepted / cpu, failedRequests: failed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
 }
 
 /** Open loop: requests start on a fixed schedule whatever the responses do, so queueing shows in latency. */
@@ -128,18 +129,10 @@ async function latencyAtRate(server: Server, eventsPerSecond: number, seconds: n
   }
   await Promise.all(pending);
   agent.destroy();
-  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), achieved: (latencies.length * BATCH) / seconds };
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), achieved: (latencies.length * BATCH) / seconds };
 }
 
-function percentile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-function summary(values: number[]) {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length };
-}
 
 async function repeat<T>(label: string, once: () => Promise<T>): Promise<T[]> {
   await once(); // warm-up
@@ -156,10 +149,10 @@ type Run = Awaited<ReturnType<typeof throughput>>;
 /** Median, min and max of each figure over the runs. */
 function figures(runs: Run[]) {
   return {
-    eventsPerSecond: summary(runs.map((r) => r.eventsPerSecond)),
-    eventsPerCpuSecond: summary(runs.map((r) => r.eventsPerCpuSecond)),
-    p50Ms: summary(runs.map((r) => r.p50)),
-    p99Ms: summary(runs.map((r) => r.p99)),
+    eventsPerSecond: spread(runs.map((r) => r.eventsPerSecond)),
+    eventsPerCpuSecond: spread(runs.map((r) => r.eventsPerCpuSecond)),
+    p50Ms: spread(runs.map((r) => r.p50)),
+    p99Ms: spread(runs.map((r) => r.p99)),
     failedRequests: runs.reduce((sum, r) => sum + r.failedRequests, 0),
   };
 }
@@ -179,7 +172,7 @@ export async function measureIngest() {
       const duck = await startServer("duckdb", path.join(dir, "w.duckdb"));
       results.duckdb = await measure("duckdb", duck);
       const l = await repeat("latency@100k", () => latencyAtRate(duck, 100_000, SECONDS));
-      results.latencyAt100k = { p50: summary(l.map((r) => r.p50)), p99: summary(l.map((r) => r.p99)), achieved: summary(l.map((r) => r.achieved)) };
+      results.latencyAt100k = { p50: spread(l.map((r) => r.p50)), p99: spread(l.map((r) => r.p99)), achieved: spread(l.map((r) => r.achieved)) };
       await duck.stop();
     }
 

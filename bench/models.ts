@@ -14,6 +14,7 @@ import { spawn } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "./stats.ts";
 
 interface ActionTiming { name: string; durationMs: number; rowsChanged?: number; rows?: number; mode?: string }
 interface RunSummary { durationMs: number; actions: ActionTiming[] }
@@ -39,11 +40,6 @@ export function runChild(args: string[]): Promise<any> {
   });
 }
 
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 const spread = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))})`;
 

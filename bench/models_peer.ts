@@ -22,9 +22,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { POSTGRES_AVAILABLE, startPostgres, type PostgresServer } from "./postgres_server.ts";
-import { median, runChild as child } from "./models.ts";
-
-const summary = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length });
+import { runChild as child } from "./models.ts";
+import { spread } from "./stats.ts";
 
 /** The peer's models: what a PostgreSQL team would write for dedup (first copy wins), join and rollup. */
 const PEER = {
@@ -157,9 +156,9 @@ export async function main(argv: string[]): Promise<void> {
       full.push({ modelsMs, vmHwmKb: run.vmHwmKb });
       console.error(`  duckdb full refresh ${i + 1}: ${(modelsMs / 1000).toFixed(1)} s, peak ${(run.vmHwmKb / 1024).toFixed(0)} MiB`);
     }
-    entry.duckdb = { fullRefreshMs: summary(full.map((r) => r.modelsMs)), fullRefreshPeakRssMiB: summary(full.map((r) => r.vmHwmKb / 1024)) };
+    entry.duckdb = { fullRefreshMs: spread(full.map((r) => r.modelsMs)), fullRefreshPeakRssMiB: spread(full.map((r) => r.vmHwmKb / 1024)) };
     const incremental = await child(["incremental", db, String(reps)]);
-    entry.duckdb.incrementalMs = summary(incremental.runs.map((r: any) => r.run.durationMs));
+    entry.duckdb.incrementalMs = spread(incremental.runs.map((r: any) => r.run.durationMs));
     entry.duckdb.incrementalPeakRssMiB = incremental.vmHwmKb / 1024;
     console.error(`  duckdb incremental: ${JSON.stringify(entry.duckdb.incrementalMs)}`);
     save();
@@ -189,9 +188,9 @@ export async function main(argv: string[]): Promise<void> {
           if (i > 0) pgIncremental.push(run.ms); // the first increment is the warm-up, as on DuckDB
         }
         entry.postgres = {
-          fullRefreshMs: summary(pgFull.map((r) => r.ms)),
-          fullRefreshPeakRssMiB: summary(pgFull.map((r) => r.peakRssMiB)),
-          incrementalMs: summary(pgIncremental),
+          fullRefreshMs: spread(pgFull.map((r) => r.ms)),
+          fullRefreshPeakRssMiB: spread(pgFull.map((r) => r.peakRssMiB)),
+          incrementalMs: spread(pgIncremental),
         };
         entry.fullRefreshSpeedup = entry.postgres.fullRefreshMs.median / entry.duckdb.fullRefreshMs.median;
         console.error(`  postgres incremental: ${JSON.stringify(entry.postgres.incrementalMs)}; full refresh ${entry.fullRefreshSpeedup.toFixed(1)}× slower than DuckDB`);

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { openDatabase } from "../runner/database.ts";
 import { ensureRawTables } from "../runner/raw_tables.ts";
+import { median } from "./stats.ts";
 
 const step = Number(process.argv[2] ?? 40_000);
 const groups = Number(process.argv[3] ?? 30);
@@ -29,7 +30,6 @@ const COLUMNS: Record<string, string> = {
   timestamp_detected: "1763000000000 + i",
 };
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
 async function profile(table: string, columns: string[]): Promise<{ crossing: number[]; within: number[] }> {

@@ -12,6 +12,7 @@ import { actionsInOrder } from "../runner/graph.ts";
 import { planTable, targetSql } from "../runner/statements.ts";
 import { Transformer } from "../runner/transform.ts";
 import { appendStream } from "./generate.ts";
+import { median } from "./stats.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -81,11 +82,6 @@ for (let rep = 0; rep <= reps; rep++) {
   if (rep > 0) perRep.push(phases);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const ms = (x: number) => `${Math.round(x)}`;
 console.log(`| action | total ms | statements ms (each; the last is the write) | commit ms (min – max) | WAL before → after commit (MB, median) | count ms |`);
 console.log(`|---|---|---|---|---|---|`);

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CLI, rssMiB, startServe } from "../test/support/processes.ts";
+import { median } from "./stats.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 1800);
 const RATE = Number(process.env.SOAK_RATE ?? 10_000);
@@ -37,10 +38,9 @@ export async function main(): Promise<void> {
     }
     await simulatorExited;
     const measured = samples.filter((s) => s.at >= WARMUP);
-    const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const end = measured.at(-1)!.at;
-    const first = medianOf(measured.filter((s) => s.at < WARMUP + 60).map((s) => s.rss));
-    const last = medianOf(measured.filter((s) => s.at > end - 60).map((s) => s.rss));
+    const first = median(measured.filter((s) => s.at < WARMUP + 60).map((s) => s.rss));
+    const last = median(measured.filter((s) => s.at > end - 60).map((s) => s.rss));
     const max = Math.max(...measured.map((s) => s.rss));
     console.log(JSON.stringify({ rate: RATE, seconds: SECONDS, warmup: WARMUP, rssMiB: { afterWarmup: first, end: last, max, growthPercent: ((last - first) / first) * 100 }, samples, simulator: summary.trim().split("\n") }, null, 2));
     console.log(`| ${RATE.toLocaleString("en")} | ${SECONDS / 60} min | ${first.toFixed(0)} | ${last.toFixed(0)} | ${max.toFixed(0)} | ${(((last - first) / first) * 100).toFixed(1)} % |`);

@@ -11,11 +11,8 @@ export interface Rejection {
   data: string;
 }
 
-/** The body as received, in one of the two formats. */
-export interface BatchSource {
-  text: string;
-  format: "array" | "ndjson";
-}
+/** The body as received: a JSON array's text, or NDJSON's non-blank lines (the events, in order). */
+export type BatchSource = { format: "array"; text: string } | { format: "ndjson"; lines: string[] };
 
 export interface ValidatedBatch {
   events: DetectionEvent[];
@@ -64,7 +61,7 @@ export function parseJsonArray(body: string): ValidatedBatch {
   if (!Array.isArray(value)) throw new BatchError(400, "the body must be a JSON array of events (or NDJSON with Content-Type: application/x-ndjson)");
   if (value.length === 0) throw new BatchError(400, "the body is an empty array: send at least one event");
   if (value.length > MAX_EVENTS_PER_REQUEST) throw tooMany(value.length);
-  return validate(value.map((event) => ({ value: event, data: JSON.stringify(event) ?? String(event) })), { text: body, format: "array" });
+  return validate(value.map((event) => ({ value: event, data: JSON.stringify(event) ?? String(event) })), { format: "array", text: body });
 }
 
 /** application/x-ndjson: one event per line; a line that is not JSON rejects that event only. */
@@ -80,6 +77,6 @@ export function parseNdjson(body: string): ValidatedBatch {
         return { value: undefined, data: line, parseError: `this line is not valid JSON: ${(error as Error).message}` };
       }
     }),
-    { text: body, format: "ndjson" }
+    { format: "ndjson", lines }
   );
 }

@@ -15,9 +15,10 @@ const schema = z
     SIGHTLINE_DB: z.string().min(1).default("./data/sightline.duckdb"),
     /**
      * DuckDB's memory limit when the service opens the file itself. The service only appends, yet
-     * DuckDB keeps the blocks it has written cached up to this limit, and part of its memory grows with
-     * the table and cannot be evicted: at 64MB commits failed with "Out of Memory" after ~10 M rows
-     * (RELIABILITY.md, "Soak"). 256MB has held 18 M rows; the runner's 3GB default is for the models.
+     * DuckDB keeps the blocks it has written cached up to this limit, so RSS grows until it is reached.
+     * 64MB held flat in a 15-minute soak once the sink stopped using DuckDB's NDJSON reader (which needs
+     * 32 MB per thread); 256MB stays the default until a full 30-minute soak confirms it (RELIABILITY.md,
+     * "Soak"). The runner's 3GB default is for the models.
      */
     DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),

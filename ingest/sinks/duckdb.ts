@@ -112,11 +112,7 @@ function sqlTimestamp(micros: bigint): string {
  * memory_limit cannot hold (the array reader needs no such buffer).
  */
 function asJsonArray(source: BatchSource): string {
-  if (source.format === "array") return source.text;
-  return `[${source.text
-    .split("\n")
-    .filter((line) => line.trim().length > 0)
-    .join(",")}]`;
+  return source.format === "array" ? source.text : `[${source.lines.join(",")}]`;
 }
 
 /** The validated events as a JSON array, ids as decimal strings so nothing is rounded. */
@@ -230,6 +226,7 @@ export class DuckdbSink implements Sink {
     let sequence = group.sequence;
     let written = 0;
     let largestBody = 0;
+    let largestDead = 0;
     group.requests.forEach((pending, index) => {
       if (pending.events.length > 0) {
         const file = path.join(this.spool, `${group.id}-${index}.json`);
@@ -243,11 +240,14 @@ export class DuckdbSink implements Sink {
         written += pending.events.length;
       }
       receipts.push({ written: pending.events.length });
-      for (const r of pending.rejections) dead.push(JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason.toWellFormed(), x: r.index, a: r.data.toWellFormed() }));
+      for (const r of pending.rejections) {
+        const letter = JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason.toWellFormed(), x: r.index, a: r.data.toWellFormed() });
+        dead.push(letter);
+        largestDead = Math.max(largestDead, utf8Bound(letter));
+      }
     });
     const deadFile = path.join(this.spool, `${group.id}-dead.json`);
     if (dead.length > 0) writeFileSync(deadFile, `[${dead.join(",")}]`);
-    const largestDead = dead.reduce((largest, line) => Math.max(largest, utf8Bound(line)), 0);
     // publish_time is the commit's time, strictly increasing across commits, like Pub/Sub's.
     const nowMicros = BigInt(Date.now()) * 1000n;
     this.lastPublishMicros = nowMicros > this.lastPublishMicros ? nowMicros : this.lastPublishMicros + 1n;

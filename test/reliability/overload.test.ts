@@ -11,9 +11,8 @@ import { rssMiB as rssOf, startServe, type ServeProcess } from "../support/proce
 
 /**
  * The stated bound: bodies in flight are capped at MAX_INFLIGHT_BYTES (32 MiB here), plus the process's
- * own ~300 MiB and socket buffers. (With a larger cap, one core's event loop becomes the bottleneck
- * before the cap is reached, and the excess waits in the kernel's socket buffers, bounded only by the
- * client's connections: the cap is what turns overload into 503s.)
+ * own ~300 MiB and socket buffers. Most of the shedding is the event-loop rule (MAX_EVENT_LOOP_DELAY_MS):
+ * on one core the loop saturates before this cap fills.
  */
 const MAX_INFLIGHT_BYTES = 32 * 1024 * 1024;
 /** Requests the open loop keeps outstanding at most: enough that twice the capacity is really offered. */
