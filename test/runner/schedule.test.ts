@@ -83,7 +83,12 @@ describe("the model schedule", () => {
   it("keeps going through a broken model, logs the failure, and recovers when the file is fixed", async () => {
     const transformer = new Transformer(warehouse.db, {}, project.dir);
     const errors: Error[] = [];
-    const schedule = new ModelSchedule(transformer, { intervalMs: 100, onError: (e) => errors.push(e) });
+    const reports: RunReport[] = [];
+    const schedule = new ModelSchedule(transformer, {
+      intervalMs: 100,
+      onError: (e) => errors.push(e),
+      onRun: (r) => reports.push(r),
+    });
     const model = path.join(project.dir, "definitions", "marts", "top_items_by_location.sqlx");
     const good = await readFile(model, "utf8");
     await writeFile(model, `${good}\n-- an edit in progress\nunion all select * from \${ref("no_such_model")}\n`);
@@ -91,13 +96,14 @@ describe("the model schedule", () => {
     await expect.poll(() => errors.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     expect(errors[0]!.message).toMatch(/no_such_model/);
 
-    // Wait for the first good run from before the fix lands, so it is the run that recompiles.
-    const recovery = schedule.nextRun();
+    // Every run so far failed to compile. The first one that succeeds after the fix (whichever run
+    // happens to read the fixed file: it may be one already in progress) must be the one that compiled it.
+    expect(reports.filter((r) => r.ok)).toEqual([]);
     await writeFile(model, good);
     await insertRawEvents(warehouse, events(5000, 5));
-    const recovered = await recovery;
+    await expect.poll(() => reports.some((r) => r.ok), { timeout: 30_000 }).toBe(true);
     await schedule.stop();
-    expect(recovered.ok).toBe(true);
+    const recovered = reports.find((r) => r.ok)!;
     expect(recovered.compiled).toBe(true);
 
     const runs = await loggedRuns();
