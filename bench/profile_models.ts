@@ -1,8 +1,9 @@
 // Where an incremental run spends its time: appends 10 s of the stream (100,000 raw rows) to a benchmark
 // database, then runs the models one by one; for the named ones it times every compiled statement
 // (pre-operations included) and prints EXPLAIN ANALYZE of the write, inside a transaction rolled back
-// before the action really runs.
-//   node bench/profile_models.ts DB ACTION[,ACTION...]      e.g. detection_counts_hourly,top_items_by_location
+// before the action really runs. With --full-refresh, nothing is appended and every model is rebuilt
+// from scratch instead (the full refresh's statements are the ones profiled).
+//   node bench/profile_models.ts DB ACTION[,ACTION...] [--full-refresh]   e.g. detection_counts_hourly,top_items_by_location
 import { columnNames, objectType, openDatabase } from "../runner/database.ts";
 import { executeActions } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
@@ -10,14 +11,17 @@ import { planTable } from "../runner/statements.ts";
 import { Transformer } from "../runner/transform.ts";
 import { appendStream } from "./generate.ts";
 
-const [dbPath, wanted] = process.argv.slice(2);
-if (!dbPath || !wanted) throw new Error("usage: node bench/profile_models.ts DB ACTION[,ACTION...]");
+const [dbPath, wanted, flag] = process.argv.slice(2);
+if (!dbPath || !wanted) throw new Error("usage: node bench/profile_models.ts DB ACTION[,ACTION...] [--full-refresh]");
+const fullRefresh = flag === "--full-refresh";
 const targets = wanted.split(",");
 const db = await openDatabase(dbPath);
 const transformer = new Transformer(db);
 const { graph } = await transformer.graph();
-await transformer.run({ selection: { includeAssertions: false } });
-await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
+if (!fullRefresh) {
+  await transformer.run({ selection: { includeAssertions: false } });
+  await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
+}
 const c = db.connection;
 for (const action of actionsInOrder(graph)) {
   if (action.kind === "assertion") continue;
@@ -25,7 +29,7 @@ for (const action of actionsInOrder(graph)) {
   if (profiled) {
     const { schema, name } = action.table.target;
     const existing = await objectType(c, schema, name);
-    const plan = planTable(action.kind, action.table, existing, false, existing === "table" ? await columnNames(c, schema, name) : []);
+    const plan = planTable(action.kind, action.table, existing, fullRefresh, existing === "table" ? await columnNames(c, schema, name) : []);
     console.log(`\n=== ${action.name} (${plan.mode})`);
     await c.run("begin transaction");
     for (const script of plan.sql) {
@@ -45,7 +49,7 @@ for (const action of actionsInOrder(graph)) {
     }
     await c.run("rollback");
   }
-  const [result] = await executeActions(c, [action]);
+  const [result] = await executeActions(c, [action], { fullRefresh });
   console.log(`${action.name}: ${result!.durationMs.toFixed(0)} ms`);
 }
 db.close();

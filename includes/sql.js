@@ -41,9 +41,9 @@ module.exports = {
   declare: (name, type, expr) =>
     pick(`DECLARE v_${name} ${type} DEFAULT (${expr});`, `SET VARIABLE v_${name} = CAST((${expr}) AS ${type});`),
   variable: (name) => pick(`v_${name}`, `getvariable('v_${name}')`),
-  // Sorted, distinct int64 arrays: the set of cameras behind an hourly count, merged run after run.
-  arrayAggDistinct: (expr) =>
-    pick(`ARRAY_AGG(DISTINCT ${expr} ORDER BY ${expr})`, `list_sort(list_distinct(list(${expr})))`),
+  // Sorted int64 arrays: the set of cameras behind an hourly count (aggregated from values already
+  // distinct), merged run after run.
+  arrayAggSorted: (expr) => pick(`ARRAY_AGG(${expr} ORDER BY ${expr})`, `list(${expr} ORDER BY ${expr})`),
   arrayUnion: (left, right) =>
     pick(
       `ARRAY(SELECT DISTINCT element FROM UNNEST(ARRAY_CONCAT(${left}, IFNULL(${right}, []))) AS element ORDER BY element)`,

@@ -13,7 +13,7 @@ type Sql = {
   toDouble(expr: string): string;
   declare(name: string, type: string, expr: string): string;
   variable(name: string): string;
-  arrayAggDistinct(expr: string): string;
+  arrayAggSorted(expr: string): string;
   arrayUnion(left: string, right: string): string;
   arrayLength(expr: string): string;
   replaceTableFromParquet(target: string, uri: string, columns: { name: string; type: string }[]): string;
@@ -77,6 +77,11 @@ describe("includes/sql.js", () => {
   it("declares a variable that the next statement reads, on DuckDB", async () => {
     const setup = [duckdb.declare("checkpoint", "TIMESTAMP", "select TIMESTAMP '2026-01-02 03:04:05'")];
     expect(await duckdbValue(duckdb.variable("checkpoint"), setup)).toBe("2026-01-02 03:04:05");
+  });
+
+  it("aggregates cameras into a sorted array", async () => {
+    expect(await duckdbValue(`(select ${duckdb.arrayAggSorted("x")} from (values (30), (10), (20)) as t(x))`)).toEqual([10, 20, 30]);
+    expect(squash(bigquery.arrayAggSorted("x"))).toBe("ARRAY_AGG(x ORDER BY x)");
   });
 
   it("merges camera sets as sorted distinct arrays, treating a missing side as empty", async () => {
