@@ -14,7 +14,7 @@
 //            processes, sampled every 100 ms.
 // Sightline's full refresh runs its whole graph (staging, enriched view, top items, quality too), the
 // peer only the three steps: the comparison is conservative. Results: DIR/models-peer-results.json.
-import { createReadStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
@@ -134,6 +134,15 @@ export async function main(argv: string[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const resultsFile = path.join(dir, "models-peer-results.json");
   const results: Record<string, any> = { startedAt: new Date().toISOString(), reps, sizes: {} };
+  // Sizes not measured in this run keep their last figures, each with the date it was measured, so one
+  // size can be measured again (a 36 M run with its peer takes ~35 minutes; all three ~1.5 hours).
+  const wanted = values.sizes!.split(",").map((m) => `${Number(m)}M`);
+  if (existsSync(resultsFile)) {
+    const previous = JSON.parse(readFileSync(resultsFile, "utf8"));
+    for (const [size, entry] of Object.entries<any>(previous.sizes ?? {})) {
+      if (!wanted.includes(size) && entry.duckdb) results.sizes[size] = { measuredAt: previous.startedAt, reps: previous.reps, ...entry };
+    }
+  }
   const save = () => writeFileSync(resultsFile, JSON.stringify(results, null, 2));
   const usePostgres = POSTGRES_AVAILABLE && !values["no-postgres"];
 
@@ -143,7 +152,7 @@ export async function main(argv: string[]): Promise<void> {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     const db = path.join(work, "sightline.duckdb");
-    const entry: Record<string, any> = { rawRows: 0 };
+    const entry: Record<string, any> = { measuredAt: results.startedAt, reps, rawRows: 0 };
     results.sizes[`${millions}M`] = entry;
     console.error(`## ${millions} M raw rows: building the DuckDB history`);
     const built = await child(["build", db, String(hours), "8GB"]);

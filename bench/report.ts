@@ -79,6 +79,11 @@ function ingestSection(ingest: any): string[] {
   return lines;
 }
 
+/** The measured sizes, smallest first (a size measured again is appended to the results file). */
+function modelSizes(models: any): Array<[string, any]> {
+  return Object.entries<any>(models?.sizes ?? {}).sort(([a], [b]) => parseFloat(a) - parseFloat(b));
+}
+
 function modelsSection(models: any): string[] {
   if (!models) return ["Models side by side: not in this run's results yet (`npm run bench -- models-peer`)."];
   const lines = [
@@ -89,11 +94,14 @@ function modelsSection(models: any): string[] {
     "| raw rows | DuckDB full refresh | peak RSS | PostgreSQL full refresh | peak RSS | DuckDB faster by | DuckDB incremental | PostgreSQL incremental |",
     "|---|---|---|---|---|---|---|---|",
   ];
-  for (const [size, entry] of Object.entries<any>(models.sizes ?? {})) {
+  for (const [size, entry] of modelSizes(models)) {
     if (!entry.duckdb) continue;
     const p = entry.postgres;
+    // A size carried over from an earlier run says when it was measured (bench/models_peer.ts --sizes).
+    const day = entry.measuredAt?.slice(0, 10);
+    const carried = day && day !== models.startedAt?.slice(0, 10) ? `, measured ${day}${entry.reps !== models.reps ? `, ${entry.reps} runs` : ""}` : "";
     lines.push(
-      `| ${size} (${Number(entry.rawRows).toLocaleString("en-US")}) | ${spreadOf(entry.duckdb.fullRefreshMs, s)} | ${mib(entry.duckdb.fullRefreshPeakRssMiB.median)} | ${p ? spreadOf(p.fullRefreshMs, s) : "—"} | ${p ? mib(p.fullRefreshPeakRssMiB.median) : "—"} | ${p ? `**${entry.fullRefreshSpeedup.toFixed(1)}×**` : "—"} | ${entry.duckdb.incrementalMs ? spreadOf(entry.duckdb.incrementalMs, s) : "—"} | ${p?.incrementalMs ? spreadOf(p.incrementalMs, s) : "—"} |`
+      `| ${size} (${Number(entry.rawRows).toLocaleString("en-US")}${carried}) | ${spreadOf(entry.duckdb.fullRefreshMs, s)} | ${mib(entry.duckdb.fullRefreshPeakRssMiB.median)} | ${p ? spreadOf(p.fullRefreshMs, s) : "—"} | ${p ? mib(p.fullRefreshPeakRssMiB.median) : "—"} | ${p ? `**${entry.fullRefreshSpeedup.toFixed(1)}×**` : "—"} | ${entry.duckdb.incrementalMs ? spreadOf(entry.duckdb.incrementalMs, s) : "—"} | ${p?.incrementalMs ? spreadOf(p.incrementalMs, s) : "—"} |`
     );
   }
   return lines;
@@ -162,7 +170,7 @@ function targetsSection(ingest: any, models: any, freshness: any): string[] {
   if (b && c) lines.push(`| (b) ≥ 3× (c) | ${(b / c).toFixed(2)}× | ${b >= 3 * c ? "yes" : "**no**"} |`);
   const p99 = ingest?.latencyAt100k?.p99?.median;
   if (p99 !== undefined) lines.push(`| p99 ≤ 100 ms at 100,000 events/s | ${ms(p99)} | ${p99 <= 100 ? "yes" : "**no**"} |`);
-  const sizes = Object.entries<any>(models?.sizes ?? {}).filter(([, e]) => e.duckdb?.incrementalMs);
+  const sizes = modelSizes(models).filter(([, e]) => e.duckdb?.incrementalMs);
   if (sizes.length) {
     const [size, largest] = sizes.at(-1)!;
     const largestMs = largest.duckdb.incrementalMs.median;

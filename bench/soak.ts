@@ -3,9 +3,10 @@
 // after the warm-up to the last minute under 10 % (medians of each minute's samples, so one noisy
 // sample decides nothing). The warm-up covers the minutes in which DuckDB's cache fills to its memory
 // limit; a leak shows after it. Outside the test run (it takes 35 minutes); results go to RELIABILITY.md.
-// Options (env): SOAK_SECONDS=1800 SOAK_RATE=10000 SOAK_WARMUP=300.
+// Options (env): SOAK_SECONDS=1800 SOAK_RATE=10000 SOAK_WARMUP=300. The service's request log goes to
+// bench-data/soak-service.log.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CLI, rssMiB, startServe } from "../test/support/processes.ts";
@@ -19,17 +20,29 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "sightline-soak-"));
-  const service = await startServe(path.join(dir, "soak.duckdb"), { env: { LOG_LEVEL: "warn" } });
+  // The service's request log (each refused request, and why when the sink refused it) is kept next to
+  // the results: 20 lines a second at 10,000 events/s.
+  const logFile = path.resolve("bench-data", "soak-service.log");
+  await mkdir(path.dirname(logFile), { recursive: true });
+  await writeFile(logFile, "");
+  const service = await startServe(path.join(dir, "soak.duckdb"), { env: { LOG_LEVEL: "info" }, logFile });
   const url = service.url;
   try {
+    const started = Date.now();
     const simulator = spawn(process.execPath, [CLI, "simulate", "--url", url, "--rate", String(RATE), "--duration", String(WARMUP + SECONDS)], { stdio: ["ignore", "pipe", "pipe"] });
     // Listen from the start: the simulator may finish before the sampling loop does.
     const simulatorExited = new Promise((resolve) => simulator.once("exit", resolve));
     let summary = "";
     simulator.stdout!.on("data", (chunk) => (summary += chunk));
-    simulator.stderr!.resume();
+    // The simulator's progress every 5 s, timestamped, so a rate that falls off shows when it did.
+    let progress = "";
+    simulator.stderr!.on("data", (chunk) => {
+      progress += chunk;
+      const lines = progress.split("\n");
+      progress = lines.pop()!;
+      for (const line of lines) console.log(`${Math.round((Date.now() - started) / 1000)} s ${line}`);
+    });
     const samples: Array<{ at: number; rss: number }> = [];
-    const started = Date.now();
     while (Date.now() - started < (WARMUP + SECONDS) * 1000) {
       await sleep(10_000);
       samples.push({ at: Math.round((Date.now() - started) / 1000), rss: rssMiB(service.child.pid!) });

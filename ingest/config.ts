@@ -16,9 +16,9 @@ const schema = z
     /**
      * DuckDB's memory limit when the service opens the file itself. The service only appends, yet
      * DuckDB keeps the blocks it has written cached up to this limit, so RSS grows until it is reached.
-     * 64MB held flat in a 15-minute soak once the sink stopped using DuckDB's NDJSON reader (which needs
-     * 32 MB per thread); 256MB stays the default until a full 30-minute soak confirms it (RELIABILITY.md,
-     * "Soak"). The runner's 3GB default is for the models.
+     * 64MB held RSS flat for 15 minutes but ran out of memory after ~10 M rows (17 minutes at 10,000
+     * events/s): part of DuckDB's memory grows with what a long-lived process has appended
+     * (RELIABILITY.md, "Soak"). The runner's 3GB default is for the models.
      */
     DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),

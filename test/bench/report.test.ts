@@ -35,6 +35,24 @@ function fixture(duckdb: number) {
     path.join(data, "freshness-results.json"),
     JSON.stringify({ startedAt: "2026-12-02T00:00:00Z", seconds: 300, warmup: 20, every: "5", rates: { "10000": freshnessRate(10_000, ["10,000", "10,001", "9,990"], 0.3), "50000": freshnessRate(50_000, ["42,368", "45,220", "40,543"], 0.8) } })
   );
+  // 36M measured in this run, 1M carried over from an earlier one (bench/models_peer.ts --sizes 36).
+  const size = (fullMs: number, incrementalMs: number, pgMs: number) => ({
+    rawRows: fullMs * 1000,
+    duckdb: { fullRefreshMs: spread(fullMs), fullRefreshPeakRssMiB: spread(3000), incrementalMs: spread(incrementalMs), incrementalPeakRssMiB: 3000 },
+    postgres: { fullRefreshMs: spread(pgMs), fullRefreshPeakRssMiB: spread(1500), incrementalMs: spread(2 * incrementalMs) },
+    fullRefreshSpeedup: pgMs / fullMs,
+  });
+  writeFileSync(
+    path.join(data, "models-peer-results.json"),
+    JSON.stringify({
+      startedAt: "2026-12-02T04:00:00Z",
+      reps: 5,
+      sizes: {
+        "36M": { measuredAt: "2026-12-02T04:00:00Z", reps: 5, ...size(52_000, 3_000, 260_000) },
+        "1M": { measuredAt: "2026-12-01T20:00:00Z", reps: 3, ...size(2_400, 1_200, 9_400) },
+      },
+    })
+  );
   const benchmarks = path.join(dir, `BENCHMARKS-${duckdb}.md`);
   writeFileSync(benchmarks, "# Benchmarks\n\nHand-written introduction.\n\n## Analysis\n\nHand-written analysis.\n");
   return { data, benchmarks, svg: path.join(dir, `plot-${duckdb}.svg`) };
@@ -58,6 +76,12 @@ describe("the benchmark report", () => {
     expect(first).toMatch(/\| 10,000 \| \*\*10\.0 k\*\* \(10\.0 k – 10\.0 k\) \| 3 \|/);
     expect(first).toMatch(/\| freshness p95 ≤ 5 s at 10,000 events\/s \| real-time panel 0\.30 s; scheduled models 6\.50 s \| yes \(real-time panel\) \|/);
     expect(readFileSync(files.svg, "utf8")).toMatch(/^<svg/);
+    // Models: smallest size first, a carried-over size dated, the targets read from the 36M row.
+    expect(first.indexOf("| 1M (2,400,000, measured 2026-12-01, 3 runs) |")).toBeGreaterThan(0);
+    expect(first.indexOf("| 1M (")).toBeLessThan(first.indexOf("| 36M (52,000,000) |"));
+    expect(first).toMatch(/\| full refresh of 36 M rows ≤ 60 s \| 52\.0 s \| yes \|/);
+    expect(first).toMatch(/\| … ≥ 5× faster than PostgreSQL \| 5\.0× \| yes \|/);
+    expect(first).toMatch(/over 36M rows of history \(1M: 1\.20 s, 36M: 3\.00 s\)/);
 
     // A second run replaces the measured part instead of adding another.
     writeFileSync(path.join(files.data, "ingest-results.json"), readFileSync(path.join(files.data, "ingest-results.json"), "utf8").replace('"median":160000', '"median":320000'));

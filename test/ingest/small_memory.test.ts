@@ -45,4 +45,17 @@ describe("DUCKDB_MEMORY_LIMIT=64MB", () => {
     expect(await count("select count(*) from detections_raw.invalid_detection_events")).toBe(2);
     expect(await count("select count(*) from detections_raw.invalid_detection_events where json_extract_string(attributes, '$.index') = '1'")).toBe(2);
   });
+
+  it("commits groups of the largest bodies the service accepts", async () => {
+    // 10,000 events with 700-character names: ~8 MB per body, just under MAX_BODY_BYTES; four at
+    // once make one commit group of ~32 MB of spooled JSON, half the memory limit.
+    const name = "x".repeat(700);
+    const body = (batch: number) =>
+      JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ ...event(1_000_000 * (batch + 1) + i), item_name: name })));
+    const bodies = [0, 1, 2, 3].map(body);
+    expect(Math.min(...bodies.map((b) => b.length))).toBeGreaterThan(7.5 * 1024 * 1024);
+    const answers = await Promise.all(bodies.map((b) => post(b, "application/json")));
+    expect(answers.map((a) => [a.status, a.body.accepted])).toEqual(Array(4).fill([202, 10_000]));
+    expect(await count("select count(*) from detections_raw.raw_detection_events where detection_oid >= 1000000 and char_length(item_name) = 700")).toBe(40_000);
+  });
 });

@@ -1,7 +1,7 @@
 // Sightline processes for system tests and benchmarks: `sightline serve` in a process of its own, and
 // what /proc says about a process (RSS, CPU time).
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "../../stack/pubsub_emulator.ts";
 
@@ -31,6 +31,8 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** Pin the service to one CPU core (taskset), leaving the others to the load. */
   core?: number;
+  /** Append the service's JSON log (stdout) to this file instead of discarding it. */
+  logFile?: string;
 }
 
 /** Starts `sightline serve` on a free loopback port and resolves once /ready answers 200. */
@@ -39,7 +41,9 @@ export async function startServe(dbPath: string, options: ServeOptions = {}): Pr
   const url = `http://127.0.0.1:${port}`;
   const command = [process.execPath, CLI, "serve", "--db", dbPath, "--port", String(port)];
   if (options.core !== undefined) command.unshift("taskset", "-c", String(options.core));
-  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "error", ...options.env } });
+  const stdout = options.logFile ? openSync(options.logFile, "a") : "ignore";
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", stdout, "inherit"], env: { ...process.env, LOG_LEVEL: "error", ...options.env } });
+  if (typeof stdout === "number") closeSync(stdout);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   for (let waited = 0; !(await fetch(`${url}/ready`).then((r) => r.ok, () => false)); waited += 100) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sightline serve exited with ${child.exitCode ?? child.signalCode} before it was ready`);
