@@ -125,7 +125,6 @@ async function measure(rate: number) {
   }
 }
 
-
 export async function main(): Promise<void> {
   const results: Record<string, unknown> = { startedAt: new Date().toISOString(), seconds: SECONDS, warmup: WARMUP_SECONDS, every: EVERY, rates: {} };
   const save = () => {

@@ -132,8 +132,6 @@ async function latencyAtRate(server: Server, eventsPerSecond: number, seconds: n
   return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), achieved: (latencies.length * BATCH) / seconds };
 }
 
-
-
 async function repeat<T>(label: string, once: () => Promise<T>): Promise<T[]> {
   await once(); // warm-up
   const results: T[] = [];

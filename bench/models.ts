@@ -41,7 +41,8 @@ export function runChild(args: string[]): Promise<any> {
 }
 
 const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
-const spread = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))})`;
+/** "median (min – max)" as Markdown text (stats.ts's spread() gives the numbers). */
+const spreadText = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))})`;
 
 function perActionTable(runs: RunSummary[]): string {
   const names = runs[0]!.actions.map((a) => a.name);
@@ -49,7 +50,7 @@ function perActionTable(runs: RunSummary[]): string {
   for (const name of names) {
     const found = runs.map((r) => r.actions.find((a) => a.name === name)!);
     const changed = found.map((a) => a.rowsChanged).filter((x): x is number => typeof x === "number");
-    lines.push(`| ${name} | ${found[0]!.mode ?? ""} | ${spread(found.map((a) => a.durationMs))} | ${changed.length ? Math.round(median(changed)).toLocaleString("en-US") : ""} |`);
+    lines.push(`| ${name} | ${found[0]!.mode ?? ""} | ${spreadText(found.map((a) => a.durationMs))} | ${changed.length ? Math.round(median(changed)).toLocaleString("en-US") : ""} |`);
   }
   return lines.join("\n");
 }
@@ -105,11 +106,11 @@ export async function main(argv: string[]): Promise<void> {
     const assertions = reps.map((r) => r.actions.filter((a: any) => a.kind === "assertion").reduce((s: number, a: any) => s + a.durationMs, 0));
     console.log(`\n## Full refresh, 36 M raw rows (${reps.length} fresh processes)\n`);
     console.log(`| measure | median (min – max) |\n|---|---|`);
-    console.log(`| whole run (models + assertions) | ${spread(reps.map((r) => r.durationMs))} |`);
-    console.log(`| models only | ${spread(models)} |`);
-    console.log(`| assertions only | ${spread(assertions)} |`);
+    console.log(`| whole run (models + assertions) | ${spreadText(reps.map((r) => r.durationMs))} |`);
+    console.log(`| models only | ${spreadText(models)} |`);
+    console.log(`| assertions only | ${spreadText(assertions)} |`);
     console.log(`| peak RSS (VmHWM) | ${(median(reps.map((r) => r.vmHwmKb)) / 1024).toFixed(0)} MiB (${(Math.min(...reps.map((r) => r.vmHwmKb)) / 1024).toFixed(0)} – ${(Math.max(...reps.map((r) => r.vmHwmKb)) / 1024).toFixed(0)}) |`);
-    console.log(`| compile (Dataform CLI, before the timed run) | ${spread(reps.map((r) => r.compileMs))} |\n`);
+    console.log(`| compile (Dataform CLI, before the timed run) | ${spreadText(reps.map((r) => r.compileMs))} |\n`);
     console.log(perActionTable(reps));
   }
 
@@ -122,9 +123,9 @@ export async function main(argv: string[]): Promise<void> {
       save();
       const runs: RunSummary[] = result.runs.map((r: any) => r.run);
       console.log(`\n## Incremental run, 100,000 new raw rows over ${hours} h of history (${result.rawRowsAfter.toLocaleString("en-US")} raw rows at the end)\n`);
-      console.log(`models only: ${spread(runs.map((r) => r.durationMs))} over ${runs.length} runs; assertions once: ${fmt(result.assertions.durationMs)}; peak RSS ${(result.vmHwmKb / 1024).toFixed(0)} MiB\n`);
+      console.log(`models only: ${spreadText(runs.map((r) => r.durationMs))} over ${runs.length} runs; assertions once: ${fmt(result.assertions.durationMs)}; peak RSS ${(result.vmHwmKb / 1024).toFixed(0)} MiB\n`);
       console.log(perActionTable(runs));
-      rows.push(`| ${hours} h | ${(hours * 36).toLocaleString("en-US")} M | ${spread(runs.map((r) => r.durationMs))} | ${fmt(result.assertions.durationMs)} |`);
+      rows.push(`| ${hours} h | ${(hours * 36).toLocaleString("en-US")} M | ${spreadText(runs.map((r) => r.durationMs))} | ${fmt(result.assertions.durationMs)} |`);
       if (!values.keep) fresh(db);
     }
     console.log(`\n## Incremental run vs history\n\n| history | raw rows | models only, median (min – max) | assertions (once) |\n|---|---|---|---|\n${rows.join("\n")}`);
