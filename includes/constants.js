@@ -29,4 +29,5 @@ module.exports = {
   // Event lag is kept as a histogram so hourly percentiles can be merged run after run;
   // buckets grow by e^(1/20) (~5%), which bounds the error of lag p50/p95.
   LAG_BUCKETS_PER_E: 20,
+  LATE_ID_LOOKUPS: positiveInt("late_id_lookups"),
 };

@@ -19,11 +19,13 @@ let bigquery: CompiledGraph;
 let operations: CompiledGraph;
 
 beforeAll(async () => {
-  [viaDuckdb, viaBigquery] = await Promise.all([createWarehouse(), createWarehouse()]);
+  // A few late id lookups, so the fixtures' runs take both parts of the collision checks.
+  const lateIds = { late_id_lookups: "3" };
+  [viaDuckdb, viaBigquery] = await Promise.all([createWarehouse(lateIds), createWarehouse(lateIds)]);
   for (const w of [viaDuckdb, viaBigquery]) await writeLocations(w, locations);
   // Same vars as the local compile, but the BigQuery dialect.
-  const { warehouse: _dialect, ...vars } = localVars(viaBigquery.dbPath);
-  [bigquery, operations] = await Promise.all([compileProject(vars), compileProject(localVars(viaBigquery.dbPath)), viaDuckdb.transformer.graph(), initPolyglot()]);
+  const { warehouse: _dialect, ...vars } = localVars(viaBigquery.dbPath, lateIds);
+  [bigquery, operations] = await Promise.all([compileProject(vars), compileProject(localVars(viaBigquery.dbPath, lateIds)), viaDuckdb.transformer.graph(), initPolyglot()]);
 });
 afterAll(async () => {
   await Promise.all([viaDuckdb?.close(), viaBigquery?.close()]);

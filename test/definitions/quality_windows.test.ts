@@ -22,7 +22,7 @@ describe("pipeline_quality_hourly when the histogram sees a detection one run la
     const upToHistogram = ["stg_detection_events", "geographical_locations", "detection_events", "detection_counts_hourly", "int_detection_lags_bucketed"];
     expectRunOk(await warehouse.transformer.run({ selection: { actions: upToHistogram, includeAssertions: false } }));
     await sleep(1_000); // the histogram's window ended before the detection; the quality model's will not
-    expectRunOk(await warehouse.transformer.run({ selection: { actions: ["int_items_counted_by_location", "pipeline_quality_hourly", "top_items_by_location"], includeAssertions: false } }));
+    expectRunOk(await warehouse.transformer.run({ selection: { actions: ["int_items_counted_by_location", "pipeline_quality_hourly", "int_top_items_ranked", "top_items_by_location"], includeAssertions: false } }));
     expectRunOk(await warehouse.transformer.run());
     expectRunOk(await warehouse.transformer.run());
 

@@ -7,13 +7,14 @@ const base = {
   late_arrival_seconds: "600",
   dedup_window_days: "7",
   top_x: "10",
+  late_id_lookups: "2000",
   max_processing_delay_minutes: "15",
 };
 
 describe("includes/constants.js", () => {
   it("turns the vars into numbers the models use", () => {
     const constants = loadInclude<Record<string, unknown>>("constants", base);
-    expect(constants).toMatchObject({ RAW_DATASET: "detections_raw", TOP_X: 10, DEDUP_WINDOW_SECONDS: 7 * 86400, MAX_PROCESSING_DELAY_SECONDS: 900 });
+    expect(constants).toMatchObject({ RAW_DATASET: "detections_raw", TOP_X: 10, LATE_ID_LOOKUPS: 2000, DEDUP_WINDOW_SECONDS: 7 * 86400, MAX_PROCESSING_DELAY_SECONDS: 900 });
   });
 
   it("fails the compile on a var that is not a positive integer, naming it", () => {
