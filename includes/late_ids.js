@@ -13,4 +13,21 @@ function recentMin(ids, late, fallback) {
       limit 1 offset ${late}), ${fallback})`;
 }
 
-module.exports = { recentMin };
+// Rows of `from` (matching `where`) whose detection_oid is one of the ids of the CTE `candidates`, in
+// the two parts: the recent ids within [recentMin, max], the late ones within [min, recentMin).
+// `min`, `recentMin` and `max` are SQL expressions (the models' script variables).
+function lookUp({ select, from, where, candidates, min, recentMin, max }) {
+  return `select ${select}
+       from ${from}
+      where ${where}
+        and detection_oid between ${recentMin} and ${max}
+        and detection_oid in (select detection_oid from ${candidates} where detection_oid >= ${recentMin})
+     union all
+     select ${select}
+       from ${from}
+      where ${where}
+        and detection_oid >= ${min} and detection_oid < ${recentMin}
+        and detection_oid in (select detection_oid from ${candidates} where detection_oid < ${recentMin})`;
+}
+
+module.exports = { recentMin, lookUp };
