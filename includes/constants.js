@@ -19,6 +19,15 @@ function positiveInt(name) {
   return value;
 }
 
+function nonNegativeInt(name) {
+  const text = required(name);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`var "${name}" must be a whole number, 0 or more, got "${text}"`);
+  }
+  return value;
+}
+
 module.exports = {
   RAW_DATASET: required("raw_dataset"),
   LOCATIONS_URI: required("locations_uri"),
@@ -29,5 +38,9 @@ module.exports = {
   // Event lag is kept as a histogram so hourly percentiles can be merged run after run;
   // buckets grow by e^(1/20) (~5%), which bounds the error of lag p50/p95.
   LAG_BUCKETS_PER_E: 20,
-  LATE_ID_LOOKUPS: positiveInt("late_id_lookups"),
+  // A copy published more than LATE_AFTER_SECONDS after its detection is late: it is resolved in the
+  // next sweep, once the LATE_SWEEP_SECONDS slot it was published in has closed (includes/late_copies.js).
+  LATE_AFTER_SECONDS: positiveInt("late_after_seconds"),
+  LATE_SWEEP_SECONDS: positiveInt("late_sweep_seconds"),
+  LATE_SWEEP_MIN_ROWS: nonNegativeInt("late_sweep_min_rows"),
 };

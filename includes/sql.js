@@ -33,6 +33,16 @@ module.exports = {
     pick(`TIMESTAMP_SUB(${timestamp}, INTERVAL ${seconds} SECOND)`, `(${timestamp} - INTERVAL (${seconds}) SECOND)`),
   millisBetween: (from, to) =>
     pick(`TIMESTAMP_DIFF(${to}, ${from}, MILLISECOND)`, `date_diff('millisecond', ${from}, ${to})`),
+  // The start of the `seconds`-long slot (slots counted from the epoch) that `timestamp` falls in.
+  // (Pass a plain column or variable: polyglot, which checks the BigQuery SQL, mistranslates
+  // TIMESTAMP_SUB nested in UNIX_MICROS, and arithmetic inside DIV.)
+  floorToSeconds: (timestamp, seconds) =>
+    pick(
+      `TIMESTAMP_MICROS(DIV(UNIX_MICROS(${timestamp}), ${seconds * 1000000}) * ${seconds * 1000000})`,
+      `make_timestamp(epoch_us(${timestamp}) // ${seconds * 1000000} * ${seconds * 1000000})`
+    ),
+  // The next representable instant (both keep microseconds): `< justAfter(t)` includes t.
+  justAfter: (timestamp) => pick(`TIMESTAMP_ADD(${timestamp}, INTERVAL 1 MICROSECOND)`, `(${timestamp} + INTERVAL 1 MICROSECOND)`),
   epoch: () => "TIMESTAMP '1970-01-01 00:00:00'",
   toDouble: (expr) => pick(`CAST(${expr} AS FLOAT64)`, `CAST(${expr} AS DOUBLE)`),
   // Script variables, set in pre_operations and read by the query of the same action:

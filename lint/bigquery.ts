@@ -10,7 +10,8 @@ export const BIGQUERY_FUNCTIONS = new Set([
   "any_value", "approx_count_distinct", "approx_quantiles", "array", "array_agg", "array_concat", "array_length", "avg",
   "cast", "char_length", "coalesce", "count", "countif", "current_timestamp", "date", "exp", "floor", "hll_count.init",
   "if", "ifnull", "least", "greatest", "ln", "logical_and", "logical_or", "max", "min", "round", "row_number",
-  "safe_cast", "sum", "timestamp", "timestamp_diff", "timestamp_millis", "timestamp_sub", "timestamp_trunc", "unnest",
+  "safe_cast", "sum", "timestamp", "timestamp_add", "timestamp_diff", "timestamp_micros", "timestamp_millis", "timestamp_sub",
+  "timestamp_trunc", "unix_micros", "div", "unnest",
 ]);
 
 /** Words that may stand before "(" without being a function call. */

@@ -36,10 +36,11 @@ export interface ExecuteOptions {
 
 const SAMPLE_ROWS = 10;
 
-/** Runs every SQL string, each of which may hold several statements. Returns the last statement's change count. */
-async function runScript(connection: DuckDBConnection, scripts: string[]): Promise<number> {
-  let changed = 0;
+/** Runs every SQL string, each of which may hold several statements. Returns each string's last statement's change count. */
+async function runScript(connection: DuckDBConnection, scripts: string[]): Promise<number[]> {
+  const counts: number[] = [];
   for (const script of scripts) {
+    let changed = 0;
     const statements = await connection.extractStatements(script);
     for (let index = 0; index < statements.count; index++) {
       const prepared = await statements.prepare(index);
@@ -51,8 +52,9 @@ async function runScript(connection: DuckDBConnection, scripts: string[]): Promi
         prepared.destroySync();
       }
     }
+    counts.push(changed);
   }
-  return changed;
+  return counts;
 }
 
 async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
@@ -116,8 +118,8 @@ async function executeAction(connection: DuckDBConnection, action: Action, optio
     const existing = await objectType(connection, schema, name);
     const columns = existing === "table" ? await columnNames(connection, schema, name) : [];
     const plan = planTable(action.kind, action.table, existing, options.fullRefresh ?? false, columns);
-    const changed = await runScript(connection, plan.sql);
-    return { mode: plan.mode, rowsChanged: changed };
+    const counts = await runScript(connection, plan.sql);
+    return { mode: plan.mode, rowsChanged: counts[plan.writeIndex] ?? 0 };
   });
   const result: ActionResult = { ...base, status: "ok", mode, durationMs: 0 };
   if (mode !== "view") {

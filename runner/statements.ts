@@ -22,6 +22,8 @@ export interface TablePlan {
   mode: WriteMode;
   /** Each entry may hold several statements (pre-operations often do). */
   sql: string[];
+  /** The entry that writes the table (its rows changed are the action's), before any post-operation. */
+  writeIndex: number;
 }
 
 /**
@@ -65,8 +67,9 @@ export function planTable(
       sql.push(`insert into ${target} by name\n${query}`);
     }
   }
+  const writeIndex = sql.length - 1;
   sql.push(...postOps);
-  return { mode, sql: sql.map(toDuckdbSql) };
+  return { mode, sql: sql.map(toDuckdbSql), writeIndex };
 }
 
 export function mergeStatement(

@@ -11,7 +11,7 @@ export const MODELS_SCHEMA = "detections";
 export const ASSERTIONS_SCHEMA = "detections_assertions";
 
 /** Columns that record when a run happened, not what the data says: left out of comparisons. */
-const RUN_TIME_COLUMNS = ["loaded_at", "last_loaded_at", "last_published_at", "consumed_until"];
+const RUN_TIME_COLUMNS = ["loaded_at", "last_loaded_at", "last_published_at", "consumed_until", "resolved_until"];
 
 export async function readModel(warehouse: TestWarehouse, model: keyof ModelTables): Promise<Row[]> {
   const rows = await readTable(warehouse, `${MODELS_SCHEMA}.${model}`, "all");
@@ -26,6 +26,22 @@ export async function readModels(warehouse: TestWarehouse): Promise<ModelTables>
     top_items_by_location: await readModel(warehouse, "top_items_by_location"),
     pipeline_quality_hourly: await readModel(warehouse, "pipeline_quality_hourly"),
   };
+}
+
+/**
+ * How far detection_events has swept late copies (int_late_copies_resolved); undefined before its first
+ * run. Rounded up to the millisecond: the table keeps microseconds (a sweep of everything landed ends
+ * 1 µs after the newest row), the fixtures' publish times are whole milliseconds, and for those
+ * `publish < ceil(bound)` in ms is `publish < bound` in µs.
+ */
+export async function readResolvedUntil(warehouse: TestWarehouse): Promise<Date | undefined> {
+  const reader = await warehouse.db.connection.runAndReadAll(
+    `select epoch_us(max(resolved_until)) as micros from ${MODELS_SCHEMA}.int_late_copies_resolved`
+  );
+  const micros = reader.getRowObjectsJS()[0]?.micros;
+  if (micros === null || micros === undefined) return undefined;
+  const value = BigInt(micros as bigint);
+  return new Date(Number((value + 999n) / 1000n));
 }
 
 /** Every table of the warehouse (models and intermediates), run-time columns left out, as sorted JSON lines. */

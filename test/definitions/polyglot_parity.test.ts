@@ -19,8 +19,10 @@ let bigquery: CompiledGraph;
 let operations: CompiledGraph;
 
 beforeAll(async () => {
-  // A few late id lookups, so the fixtures' runs take both parts of the collision checks.
-  const lateIds = { late_id_lookups: "3" };
+  // Late copies wait for their slot, as in a large table (hour-long slots, so whether a run sweeps
+  // depends on the rows, not on the moment each compile runs): the fixtures' runs take both parts of
+  // the collision checks, and the last one leaves late copies of this hour waiting.
+  const lateIds = { late_sweep_min_rows: "0", late_sweep_seconds: "3600" };
   [viaDuckdb, viaBigquery] = await Promise.all([createWarehouse(lateIds), createWarehouse(lateIds)]);
   for (const w of [viaDuckdb, viaBigquery]) await writeLocations(w, locations);
   // Same vars as the local compile, but the BigQuery dialect.

@@ -18,6 +18,8 @@ type Sql = {
   arrayLength(expr: string): string;
   replaceTableFromParquet(target: string, uri: string, columns: { name: string; type: string }[]): string;
   stringLiteral(text: string): string;
+  floorToSeconds(ts: string, seconds: number): string;
+  justAfter(ts: string): string;
 };
 
 const bigquery = loadInclude<Sql>("sql", { warehouse: "bigquery" });
@@ -52,6 +54,15 @@ describe("includes/sql.js", () => {
     expect(bigquery.declare("x", "TIMESTAMP", "select 1")).toBe("DECLARE v_x TIMESTAMP DEFAULT (select 1);");
     expect(bigquery.variable("x")).toBe("v_x");
     expect(bigquery.now()).toBe("CURRENT_TIMESTAMP()");
+  });
+
+  it("floors a timestamp to its slot of whole seconds since the epoch, and steps one microsecond", async () => {
+    expect(bigquery.floorToSeconds("ts", 300)).toBe("TIMESTAMP_MICROS(DIV(UNIX_MICROS(ts), 300000000) * 300000000)");
+    expect(bigquery.justAfter("ts")).toBe("TIMESTAMP_ADD(ts, INTERVAL 1 MICROSECOND)");
+    expect(await duckdbValue(duckdb.floorToSeconds("timestamp '2026-12-02 10:07:31.5'", 300))).toBe("2026-12-02 10:05:00");
+    expect(await duckdbValue(duckdb.floorToSeconds("timestamp '2026-12-02 10:05:00'", 300))).toBe("2026-12-02 10:05:00");
+    expect(await duckdbValue(duckdb.floorToSeconds("timestamp '2026-12-02 10:07:31.5'", 7))).toBe("2026-12-02 10:07:28");
+    expect(await duckdbValue(duckdb.justAfter("timestamp '2026-12-02 10:05:00'"))).toBe("2026-12-02 10:05:00.000001");
   });
 
   it("turns epoch milliseconds into the same UTC instant on DuckDB", async () => {

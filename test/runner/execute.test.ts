@@ -53,6 +53,14 @@ describe("statements for DuckDB", () => {
     expect(planTable("materialized_view", table, "table", false, []).sql[0]).toBe('drop table "d"."counts"');
   });
 
+  it("points at the statement that writes the table, before pre- and after post-operations", () => {
+    const table = { ...incrementalGraph().tables[0]!, incrementalPreOps: ["set variable a = 1"], incrementalPostOps: ["create table x as select 1", "select 2"] };
+    const plan = planTable("incremental", table, "table", false, ["id", "copies"]);
+    expect(plan.sql).toHaveLength(4);
+    expect(plan.writeIndex).toBe(1);
+    expect(plan.sql[plan.writeIndex]).toMatch(/^merge into/i);
+  });
+
   it("adds the partition filter to the merge condition on the target side", () => {
     expect(mergeStatement('"d"."t"', "select 1", ["k"], ["k", "v"], "day >= getvariable('d')")).toContain(
       'on dataform_dest."k" = dataform_source."k" and dataform_dest.day >= getvariable(\'d\')'

@@ -90,6 +90,9 @@ export async function runTranslated(connection: DuckDBConnection, bigquery: Comp
         incrementalQuery: query,
         preOps: [],
         incrementalPreOps: [],
+        // post-operations read the script's variables too (detection_events records its sweep)
+        postOps: (action.table.postOps ?? []).map((sql) => translate(substitute(sql, values))),
+        incrementalPostOps: (action.table.incrementalPostOps ?? []).map((sql) => translate(substitute(sql, values))),
         bigquery: { ...action.table.bigquery, updatePartitionFilter: filter ? translate(`select 1 where ${substitute(filter, values)}`).replace(/^SELECT 1 WHERE /i, "") : undefined },
       },
     };

@@ -8,6 +8,8 @@ import type { InvalidEvent, Location, RawEvent } from "./warehouse.ts";
 export const HOUR_MS = 3_600_000;
 /** The local compile's late_arrival_seconds: rows published in the last 10 s are left for the next run. */
 export const LOCAL_LATE_ARRIVAL_MS = 10_000;
+/** workflow_settings.yaml's late_after_seconds: a copy published more than 60 s after its detection is late. */
+export const LATE_AFTER_MS = 60_000;
 export const DEFAULT_TOP_X = 10;
 /** Histogram buckets per factor e of event lag (~5 % wide). */
 export const LAG_BUCKETS_PER_E = 20;
@@ -61,12 +63,31 @@ export interface ReferenceInput {
   invalid?: InvalidEvent[];
   /** The time of the last run: pipeline_quality_hourly counts rows published up to now - 10 s. */
   now?: Date;
+  /**
+   * How far detection_events has swept late copies (int_late_copies_resolved): a detection whose first
+   * copy is late and published at or after it is not loaded yet. Omitted: every late copy is swept.
+   */
+  resolvedUntil?: Date;
   topX?: number;
 }
 
-export function referenceDetectionEvents(copies: RawEvent[], locations: Location[]): Row[] {
+/** A copy published more than late_after_seconds after its detection (includes/late_copies.js). */
+export function isLate(copy: RawEvent): boolean {
+  return BigInt(copy.publish_time.getTime()) - copy.timestamp_detected > BigInt(LATE_AFTER_MS);
+}
+
+/**
+ * The first copies detection_events holds: every on-time one, and the late ones published before
+ * resolvedUntil. A detection whose first copy is a late copy not swept yet waits, whatever came after it.
+ */
+export function loadedFirstCopies(copies: RawEvent[], resolvedUntil?: Date): RawEvent[] {
+  const until = resolvedUntil?.getTime() ?? Infinity;
+  return [...firstCopies(copies).values()].filter((first) => !isLate(first) || first.publish_time.getTime() < until);
+}
+
+export function referenceDetectionEvents(copies: RawEvent[], locations: Location[], resolvedUntil?: Date): Row[] {
   const names = locationNames(locations);
-  return [...firstCopies(copies).values()].map((first) => {
+  return loadedFirstCopies(copies, resolvedUntil).map((first) => {
     const name = names.get(first.geographical_location_oid);
     return {
       detection_oid: plainInt(first.detection_oid),
@@ -83,9 +104,9 @@ export function referenceDetectionEvents(copies: RawEvent[], locations: Location
   });
 }
 
-export function referenceCountsHourly(copies: RawEvent[]): Row[] {
+export function referenceCountsHourly(copies: RawEvent[], resolvedUntil?: Date): Row[] {
   const groups = new Map<string, { hour: number; location: bigint; item: string; detections: number; cameras: Set<bigint> }>();
-  for (const first of firstCopies(copies).values()) {
+  for (const first of loadedFirstCopies(copies, resolvedUntil)) {
     const hour = hourOf(Number(first.timestamp_detected));
     const key = JSON.stringify([hour, first.geographical_location_oid.toString(), first.item_name]);
     const group = groups.get(key) ?? { hour, location: first.geographical_location_oid, item: first.item_name, detections: 0, cameras: new Set<bigint>() };
@@ -103,10 +124,10 @@ export function referenceCountsHourly(copies: RawEvent[]): Row[] {
   }));
 }
 
-export function referenceTopItems(copies: RawEvent[], locations: Location[], topX = DEFAULT_TOP_X): Row[] {
+export function referenceTopItems(copies: RawEvent[], locations: Location[], topX = DEFAULT_TOP_X, resolvedUntil?: Date): Row[] {
   const names = locationNames(locations);
   const counts = new Map<bigint, Map<string, number>>();
-  for (const first of firstCopies(copies).values()) {
+  for (const first of loadedFirstCopies(copies, resolvedUntil)) {
     const items = counts.get(first.geographical_location_oid) ?? new Map<string, number>();
     items.set(first.item_name, (items.get(first.item_name) ?? 0) + 1);
     counts.set(first.geographical_location_oid, items);
@@ -149,8 +170,17 @@ export function histogramPercentile(lagsMs: number[], percent: number): number |
   throw new Error("unreachable: the cumulative count ends at 100 %");
 }
 
+/**
+ * pipeline_quality_hourly counts a copy (received, unknown location, conflicting with its detection's
+ * first copy; the first copy itself as a unique detection, with its lag) once the copy and its first
+ * copy are both settled: on time and published up to now - 10 s, or late and published before
+ * resolvedUntil (never past that cutoff).
+ */
 export function referenceQualityHourly(input: ReferenceInput): Row[] {
   const cutoff = (input.now ?? new Date()).getTime() - LOCAL_LATE_ARRIVAL_MS;
+  const resolvedCutoff = Math.min(cutoff, input.resolvedUntil?.getTime() ?? Infinity);
+  const settled = (copy: RawEvent) =>
+    isLate(copy) ? copy.publish_time.getTime() < resolvedCutoff : copy.publish_time.getTime() <= cutoff;
   const known = locationNames(input.locations);
   const first = firstCopies(input.copies);
   interface Hour {
@@ -170,10 +200,10 @@ export function referenceQualityHourly(input: ReferenceInput): Row[] {
   };
   for (const copy of input.copies) {
     const publishMs = copy.publish_time.getTime();
-    if (publishMs > cutoff) continue;
+    const original = first.get(copy.detection_oid)!;
+    if (!settled(copy) || !settled(original)) continue;
     const h = hour(publishMs);
     h.received += 1;
-    const original = first.get(copy.detection_oid)!;
     if (
       copy.video_camera_oid !== original.video_camera_oid ||
       copy.geographical_location_oid !== original.geographical_location_oid ||
@@ -186,7 +216,7 @@ export function referenceQualityHourly(input: ReferenceInput): Row[] {
   }
   for (const detection of first.values()) {
     const publishMs = detection.publish_time.getTime();
-    if (publishMs > cutoff) continue;
+    if (!settled(detection)) continue;
     const h = hour(publishMs);
     h.unique += 1;
     h.lags.push(Number(BigInt(publishMs) - detection.timestamp_detected));
@@ -241,9 +271,9 @@ export function sortRows(rows: Row[], keys: string[]): Row[] {
 /** Every model the reference knows, rows sorted by MODEL_KEYS. */
 export function referenceModels(input: ReferenceInput): ModelTables {
   return {
-    detection_events: sortRows(referenceDetectionEvents(input.copies, input.locations), MODEL_KEYS.detection_events),
-    detection_counts_hourly: sortRows(referenceCountsHourly(input.copies), MODEL_KEYS.detection_counts_hourly),
-    top_items_by_location: sortRows(referenceTopItems(input.copies, input.locations, input.topX), MODEL_KEYS.top_items_by_location),
+    detection_events: sortRows(referenceDetectionEvents(input.copies, input.locations, input.resolvedUntil), MODEL_KEYS.detection_events),
+    detection_counts_hourly: sortRows(referenceCountsHourly(input.copies, input.resolvedUntil), MODEL_KEYS.detection_counts_hourly),
+    top_items_by_location: sortRows(referenceTopItems(input.copies, input.locations, input.topX, input.resolvedUntil), MODEL_KEYS.top_items_by_location),
     pipeline_quality_hourly: sortRows(referenceQualityHourly(input), MODEL_KEYS.pipeline_quality_hourly),
   };
 }

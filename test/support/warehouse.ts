@@ -49,7 +49,9 @@ export async function createWarehouse(vars: Vars = {}): Promise<TestWarehouse> {
   const dbPath = path.join(dir, "sightline.duckdb");
   const db = await openDatabase(dbPath, { memoryLimit: "1GB", threads: 2 });
   await ensureRawTables(db.connection, RAW_SCHEMA);
-  const transformer = new Transformer(db, vars);
+  // Late copies are swept every second, not every 5 minutes, so tests see them loaded once their
+  // publish_time is 11 s old; tests of the waiting itself set a longer slot.
+  const transformer = new Transformer(db, { late_sweep_seconds: "1", ...vars });
   return {
     dir,
     dbPath,

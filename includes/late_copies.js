@@ -1,0 +1,58 @@
+// Late copies: rows published more than late_after_seconds after their detection (re-sent copies,
+// detections delivered after an outage). Their ids are old, so looking them up in detection_events
+// means reading hours of ids; instead of every run doing that for a few of them, they are resolved in
+// sweeps, one per late_sweep_seconds slot of publish_time, once the slot has closed (its rows have all
+// landed). Every other row is "on time" and is resolved by the run that reads it, within one narrow
+// range of recent ids. detection_events keeps the end of the swept slots in int_late_copies_resolved;
+// the models that judge copies against detection_events wait for it.
+// Portable SQL: the dialect pieces (the `sql` include) are passed in.
+
+// SQL that is true for a late row, given its publish_time and detected_at columns.
+function isLate(sql, lateAfterSeconds, publishTime = "publish_time", detectedAt = "detected_at") {
+  return `(${detectedAt} < ${sql.secondsBefore(publishTime, lateAfterSeconds)})`;
+}
+
+// SQL that is true for the rows a run settles: on-time rows published in (after, until] and late rows
+// published in [resolvedAfter, resolvedUntil). `late` is isLate()'s SQL. The outer range lets the
+// warehouse skip storage blocks by publish_time before it looks at the two cases.
+function settledIn({ late, publishTime = "publish_time", after, until, resolvedAfter, resolvedUntil }) {
+  return `(${publishTime} >= least(${after}, ${resolvedAfter}) and ${publishTime} <= greatest(${until}, ${resolvedUntil})
+      and ((not ${late} and ${publishTime} > ${after} and ${publishTime} <= ${until})
+        or (${late} and ${publishTime} >= ${resolvedAfter} and ${publishTime} < ${resolvedUntil})))`;
+}
+
+// Rows of `from` (matching `where`) whose detection_oid is one of the ids of the CTE `candidates`, which
+// has an is_late column: its on-time ids within [recent[0], recent[1]], its late ids within
+// [late[0], late[1]]. Each part is one id range, so the recent part reads only recent storage blocks
+// and the late part (empty on most runs) only runs when a slot is swept. UNION DISTINCT: a detection
+// with copies of both kinds is found by both parts.
+function lookUp({ select, from, where, candidates, recent, late }) {
+  const part = ([min, max], isLate) => `select ${select}
+       from ${from}
+      where ${where}
+        and detection_oid between ${min} and ${max}
+        and detection_oid in (select detection_oid from ${candidates} where ${isLate ? "" : "not "}is_late)`;
+  return `${part(recent, false)}
+     union distinct
+     ${part(late, true)}`;
+}
+
+// The pre-operations of a model that consumes windows of publish_time and judges rows against
+// detection_events: on-time rows in (consumed_after, consumed_until], consumed_until ending
+// late_arrival_seconds ago (every row published before has landed and been loaded); late rows in
+// [resolved_after, resolved_until), up to where detection_events has swept (never past consumed_until).
+// Both ends are kept in the model's own rows (columns consumed_until and resolved_until). On a table
+// written before resolved_until existed, late rows up to consumed_until were already counted.
+function windowDeclarations(sql, watermarks, { incremental, self, resolvedTable, lateArrivalSeconds }) {
+  const newest = (column) => watermarks.newest(column, self);
+  return [
+    sql.declare("consumed_after", "TIMESTAMP", incremental ? `select coalesce(${newest("consumed_until")}, ${sql.epoch()})` : sql.epoch()),
+    sql.declare("consumed_until", "TIMESTAMP", `select ${sql.secondsBefore(sql.now(), lateArrivalSeconds)}`),
+    sql.declare("resolved_after", "TIMESTAMP",
+      incremental ? `select coalesce(${newest("resolved_until")}, ${sql.variable("consumed_after")})` : sql.epoch()),
+    sql.declare("resolved_until", "TIMESTAMP", `select greatest(${sql.variable("resolved_after")},
+      least(${sql.variable("consumed_until")}, coalesce((select max(resolved_until) from ${resolvedTable}), ${sql.epoch()})))`),
+  ].join("\n  ");
+}
+
+module.exports = { isLate, settledIn, lookUp, windowDeclarations };

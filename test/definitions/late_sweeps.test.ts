@@ -1,0 +1,70 @@
+// Late copies (published more than late_after_seconds after their detection) wait for their slot of
+// publish_time to be swept when detection_events is large. A detection whose first copy is late waits
+// with it, even when an on-time copy comes next; pipeline_quality_hourly counts the late copies and
+// judges the copies that waited for them once the sweep has run.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Transformer } from "../../runner/transform.ts";
+import { referenceModels, type ModelTables } from "../support/reference.ts";
+import { createWarehouse, insertRawEvents, writeLocations, type RawEvent, type TestWarehouse } from "../support/warehouse.ts";
+import { copyOf, expectRunOk, MINUTE_MS, nextPublishTimes, readModels, readResolvedUntil, sleep } from "./behaviour_support.ts";
+
+const LOCATIONS = [{ geographical_location_oid: 1n, geographical_location: "Quay" }];
+
+describe("late copies in a large table", () => {
+  let warehouse: TestWarehouse;
+  beforeAll(async () => {
+    // late_sweep_min_rows 0: every table counts as large. Hour-long slots: the rows below, published
+    // seconds ago, sit in a slot that cannot close during the test.
+    warehouse = await createWarehouse({ late_sweep_min_rows: "0", late_sweep_seconds: "3600" });
+    await writeLocations(warehouse, LOCATIONS);
+  });
+  afterAll(async () => warehouse?.close());
+
+  const ids = (tables: ModelTables) => tables.detection_events.map((row) => row.detection_oid);
+
+  it("waits for the slot's sweep, then loads the late first copy and judges the copies after it", async () => {
+    // A first run creates the tables (a full refresh, which sweeps everything that has landed).
+    const earlier = copyOf({ detection_oid: 50n, publish_time: new Date(Date.now() - 15_000) });
+    await insertRawEvents(warehouse, [earlier]);
+    expectRunOk(await warehouse.transformer.run());
+    // Rows the sink could stamp after that run; 10 s old (the late-arrival margin) when the next run starts.
+    const [p1, p2, p3, p4] = (await nextPublishTimes(Date.now(), 4)).map((d) => d.getTime()) as [number, number, number, number];
+    const lateFirst = copyOf({ detection_oid: 100n, publish_time: new Date(p1), timestamp_detected: BigInt(p1 - 5 * MINUTE_MS), item_name: "bus" });
+    const onTimeAfterIt = copyOf({ detection_oid: 100n, publish_time: new Date(p2), timestamp_detected: BigInt(p2 - 1_500), item_name: "car" });
+    // 200: detected 59.99 s before its first copy (on time); an identical copy 37 ms later is late
+    const onTimeFirst = copyOf({ detection_oid: 200n, publish_time: new Date(p3), timestamp_detected: BigInt(p3 - 59_990) });
+    const lateCopyOfOnTime = { ...onTimeFirst, message_id: `${onTimeFirst.message_id}-again`, publish_time: new Date(p4) };
+    const copies: RawEvent[] = [earlier, lateFirst, onTimeAfterIt, onTimeFirst, lateCopyOfOnTime];
+    await insertRawEvents(warehouse, copies.slice(1));
+    const started = new Date();
+    expectRunOk(await warehouse.transformer.run());
+
+    const swept = await readResolvedUntil(warehouse);
+    expect(swept!.getTime()).toBeLessThanOrEqual(p1); // the slot holding the rows is not swept yet
+    const waiting = await readModels(warehouse);
+    // detection 100's first copy is late: neither it nor its on-time copy is loaded yet
+    expect(ids(waiting)).toEqual([50, 200]);
+    expect(waiting).toEqual(referenceModels({ copies, locations: LOCATIONS, now: started, resolvedUntil: swept }));
+    expect(waiting.pipeline_quality_hourly).toHaveLength(1); // (unless the test straddles an hour)
+    const [hour] = waiting.pipeline_quality_hourly;
+    // the on-time copies of loaded detections are counted now; the late ones, and 100's on-time copy
+    // (to be judged against its late first copy), wait
+    expect(hour).toMatchObject({ events_received: 2, unique_detections: 2, conflicting_duplicates: 0 });
+
+    // The same project with one-second slots, a moment later: the rows' slot has closed (nothing was
+    // published for a whole slot since), so this run sweeps it.
+    await sleep(1_200);
+    const shortSlots = new Transformer(warehouse.db, { late_sweep_min_rows: "0", late_sweep_seconds: "1" });
+    const sweptAt = new Date();
+    expectRunOk(await shortSlots.run());
+    const after = await readModels(warehouse);
+    const sweptNow = await readResolvedUntil(warehouse);
+    expect(sweptNow!.getTime()).toBeGreaterThan(p4);
+    expect(ids(after)).toEqual([50, 100, 200]);
+    expect(after.detection_events.find((row) => row.detection_oid === 100)).toMatchObject({ item_name: "bus", first_message_id: lateFirst.message_id });
+    expect(after).toEqual(referenceModels({ copies, locations: LOCATIONS, now: sweptAt, resolvedUntil: sweptNow }));
+    // every copy counted once; 100's on-time copy ("car") conflicts with its late first copy ("bus")
+    expect(after.pipeline_quality_hourly).toHaveLength(1);
+    expect(after.pipeline_quality_hourly[0]).toMatchObject({ events_received: 5, unique_detections: 3, duplicate_copies: 2, conflicting_duplicates: 1 });
+  });
+});

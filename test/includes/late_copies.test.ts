@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { loadInclude } from "../support/includes.ts";
+
+type Sql = Record<string, (...args: never[]) => string>;
+const sql = loadInclude<Sql>("sql", { warehouse: "duckdb" });
+const lateCopies = loadInclude<{
+  isLate(sql: Sql, seconds: number): string;
+  settledIn(options: { late: string; after: string; until: string; resolvedAfter: string; resolvedUntil: string }): string;
+  lookUp(options: { select: string; from: string; where: string; candidates: string; recent: [string, string]; late: [string, string] }): string;
+}>("late_copies", {});
+
+/** Runs `query` against rows (id, publish_time, detected_at), given as seconds since an hour. */
+async function rowsMatching(rows: [number, number, number][], query: (table: string) => string): Promise<number[]> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const at = (s: number) => `timestamp '2026-12-02 10:00:00' + interval (${s}) second`;
+    await connection.run("create table copies (detection_oid bigint, publish_time timestamp, detected_at timestamp)");
+    await connection.run(`insert into copies values ${rows.map(([id, p, d]) => `(${id}, ${at(p)}, ${at(d)})`).join(", ")}`);
+    const reader = await connection.runAndReadAll(`select detection_oid from (${query("copies")}) order by 1`);
+    return reader.getRowsJS().map(([id]) => Number(id));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const at = (s: number) => `(timestamp '2026-12-02 10:00:00' + interval (${s}) second)`;
+
+describe("includes/late_copies.js", () => {
+  it("calls a row late when it was published more than the given seconds after its detection", async () => {
+    const late = lateCopies.isLate(sql, 60);
+    // published 60 s after (on time), 60.5 s after (late), before its detection (camera clock ahead)
+    const ids = await rowsMatching([[1, 100, 40], [2, 100, 39.5], [3, 100, 101]], (t) => `select * from ${t} where ${late}`);
+    expect(ids).toEqual([2]);
+  });
+
+  it("settles on-time rows in (after, until] and late rows in [resolvedAfter, resolvedUntil)", async () => {
+    const settled = lateCopies.settledIn({ late: lateCopies.isLate(sql, 60), after: at(10), until: at(20), resolvedAfter: at(0), resolvedUntil: at(5) });
+    const rows: [number, number, number][] = [
+      [1, 10, 9], [2, 15, 14], [3, 20, 19], [4, 21, 20], // on time: 10 is before the window, 21 after it
+      [5, -1, -100], [6, 0, -100], [7, 4.9, -100], [8, 5, -100], [9, 15, -100], // late
+    ];
+    expect(await rowsMatching(rows, (t) => `select * from ${t} where ${settled}`)).toEqual([2, 3, 6, 7]);
+  });
+
+  it("looks candidates up in two id ranges by kind, each row found once", async () => {
+    const lookUp = lateCopies.lookUp({
+      select: "detection_oid", from: "copies", where: "true", candidates: "candidates",
+      recent: ["100", "200"], late: ["1", "50"],
+    });
+    const query = (t: string) => `with candidates as (
+        select * from (values (150, false), (20, true), (150, true), (300, false), (60, true)) as c(detection_oid, is_late)
+      ) ${lookUp.replaceAll("from copies", `from ${t}`)}`;
+    // 150 is found by both parts but listed once; 300 and 60 are outside their kind's range
+    expect(await rowsMatching([[20, 0, 0], [60, 0, 0], [150, 0, 0], [300, 0, 0]], query)).toEqual([20, 150]);
+  });
+});
