@@ -3,8 +3,8 @@
 //   build DB HOURS MEMORY_LIMIT [CHUNK_HOURS]
 //                                       generate HOURS of history and full-refresh it (setup, timed too);
 //                                       with CHUNK_HOURS, chunk by chunk with an incremental run after each
-//   incremental DB REPS                 warm-up + REPS x (append 10 s at 10k/s, time the models-only run),
-//                                       then time the assertions once
+//   incremental DB REPS                 warm-up + REPS x (append 10 s at 10k/s once they are past, time
+//                                       the models-only run), then time the assertions once
 // The last stdout line is the JSON result.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -97,8 +97,15 @@ if (mode === "build" && arg3) {
   // Catch up whatever happened between the history build and now (not measured).
   const catchUp = summary(await transformer.run(models));
   const runs: { append: { rows: number; ms: number; first: string; last: string }; run: ReturnType<typeof summary> }[] = [];
+  let dataEndsMs = 0;
   for (let rep = 0; rep <= reps; rep++) {
+    // The stream arrives in real time: the next 10 s of events are appended once they are in the past
+    // (a run takes less than 10 s, so without the wait the data would run ahead of the clock, and the
+    // models that cut windows by the clock would see other windows than a live stream gives them).
+    const wait = dataEndsMs + 10_000 + 1_000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const appended = await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
+    dataEndsMs = appended.lastPublish.getTime();
     const run = summary(await transformer.run(models));
     const entry = { append: { rows: Number(appended.batch.rows), ms: appended.durationMs, first: appended.firstPublish.toISOString(), last: appended.lastPublish.toISOString() }, run };
     log(`${rep === 0 ? "warm-up" : `rep ${rep}`}: models ${run.durationMs.toFixed(0)} ms (append ${appended.durationMs.toFixed(0)} ms)`);

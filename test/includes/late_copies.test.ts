@@ -7,17 +7,19 @@ const sql = loadInclude<Sql>("sql", { warehouse: "duckdb" });
 const lateCopies = loadInclude<{
   isLate(sql: Sql, seconds: number): string;
   settledIn(options: { late: string; after: string; until: string; resolvedAfter: string; resolvedUntil: string }): string;
-  lookUp(options: { select: string; from: string; where: string; candidates: string; recent: [string, string]; late: [string, string] }): string;
+  sweptIdsTable(name: string, lateRows: string): string;
+  lookUp(options: { select: string; from: string; where: string; candidates: string; recent: [string, string]; swept: string; late: [string, string] }): string;
 }>("late_copies", {});
 
 /** Runs `query` against rows (id, publish_time, detected_at), given as seconds since an hour. */
-async function rowsMatching(rows: [number, number, number][], query: (table: string) => string): Promise<number[]> {
+async function rowsMatching(rows: [number, number, number][], query: (table: string) => string, setup: string[] = []): Promise<number[]> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
     const at = (s: number) => `timestamp '2026-12-02 10:00:00' + interval (${s}) second`;
     await connection.run("create table copies (detection_oid bigint, publish_time timestamp, detected_at timestamp)");
     await connection.run(`insert into copies values ${rows.map(([id, p, d]) => `(${id}, ${at(p)}, ${at(d)})`).join(", ")}`);
+    for (const statement of setup) await connection.run(statement);
     const reader = await connection.runAndReadAll(`select detection_oid from (${query("copies")}) order by 1`);
     return reader.getRowsJS().map(([id]) => Number(id));
   } finally {
@@ -45,15 +47,17 @@ describe("includes/late_copies.js", () => {
     expect(await rowsMatching(rows, (t) => `select * from ${t} where ${settled}`)).toEqual([2, 3, 6, 7]);
   });
 
-  it("looks candidates up in two id ranges by kind, each row found once", async () => {
+  it("looks the on-time candidates and the swept ids up in their own id ranges, each row found once", async () => {
     const lookUp = lateCopies.lookUp({
       select: "detection_oid", from: "copies", where: "true", candidates: "candidates",
-      recent: ["100", "200"], late: ["1", "50"],
+      recent: ["100", "200"], swept: "swept_ids", late: ["1", "160"],
     });
+    const swept = lateCopies.sweptIdsTable("swept_ids", "select * from (values (20), (150), (60), (20), (170)) as l(detection_oid)");
     const query = (t: string) => `with candidates as (
-        select * from (values (150, false), (20, true), (150, true), (300, false), (60, true)) as c(detection_oid, is_late)
+        select * from (values (150, false), (20, true), (300, false), (60, true)) as c(detection_oid, is_late)
       ) ${lookUp.replaceAll("from copies", `from ${t}`)}`;
-    // 150 is found by both parts but listed once; 300 and 60 are outside their kind's range
-    expect(await rowsMatching([[20, 0, 0], [60, 0, 0], [150, 0, 0], [300, 0, 0]], query)).toEqual([20, 150]);
+    // 150 is found by both parts but listed once; 300 and 170 are outside their part's range; the
+    // candidates' late ids (20, 60) only count through the swept ids
+    expect(await rowsMatching([[20, 0, 0], [60, 0, 0], [150, 0, 0], [170, 0, 0], [300, 0, 0]], query, [swept])).toEqual([20, 60, 150]);
   });
 });

@@ -42,7 +42,17 @@ interface Declaration {
 
 function declarations(preOps: string[]): Declaration[] {
   const text = preOps.join("\n").replace(/--[^\n]*/g, "");
-  return [...text.matchAll(/DECLARE\s+(v_\w+)\s+(\w+)\s+DEFAULT\s+\(([\s\S]*?)\);\s*(?=DECLARE|$)/g)].map((m) => ({ name: m[1]!, type: m[2]!, expression: m[3]! }));
+  return [...text.matchAll(/DECLARE\s+(v_\w+)\s+(\w+)\s+DEFAULT\s+\(([\s\S]*?)\);\s*(?=DECLARE|create|$)/gi)].map((m) => ({ name: m[1]!, type: m[2]!, expression: m[3]! }));
+}
+
+/** The pre-operations' other statements (temporary tables), in order, once the DECLAREs are taken out. */
+function otherStatements(preOps: string[]): string[] {
+  const text = preOps.join("\n").replace(/--[^\n]*/g, "");
+  const rest = text.replace(/DECLARE\s+(v_\w+)\s+(\w+)\s+DEFAULT\s+\(([\s\S]*?)\);\s*(?=DECLARE|create|$)/gi, "");
+  return rest
+    .split(/;\s*(?:\n|$)/)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement.length > 0);
 }
 
 function substitute(sql: string, values: Map<string, string>): string {
@@ -77,9 +87,11 @@ export async function runTranslated(connection: DuckDBConnection, bigquery: Comp
     const { schema, name } = action.table.target;
     const incremental = action.kind === "incremental" && (await objectType(connection, schema, name)) === "table";
     const values = new Map<string, string>();
-    for (const declaration of declarations(incremental ? action.table.incrementalPreOps ?? [] : action.table.preOps ?? [])) {
+    const preOps = incremental ? action.table.incrementalPreOps ?? [] : action.table.preOps ?? [];
+    for (const declaration of declarations(preOps)) {
       values.set(declaration.name, await evaluate(connection, declaration, values));
     }
+    for (const statement of otherStatements(preOps)) await connection.run(translate(substitute(statement, values)));
     const query = translate(substitute(incremental ? action.table.incrementalQuery ?? action.table.query : action.table.query, values));
     const filter = action.table.bigquery?.updatePartitionFilter;
     const translated: Action = {
