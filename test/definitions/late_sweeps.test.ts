@@ -1,7 +1,8 @@
 // Late copies (published more than late_after_seconds after their detection) wait for their slot of
 // publish_time to be swept when detection_events is large. A detection whose first copy is late waits
 // with it, even when an on-time copy comes next; pipeline_quality_hourly counts the late copies and
-// judges the copies that waited for them once the sweep has run.
+// judges the copies that waited for them once the sweep has run; the rollups count a late first copy
+// swept after the stream has moved on (their publish_time bound allows for the slot).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Transformer } from "../../runner/transform.ts";
 import { referenceModels, type ModelTables } from "../support/reference.ts";
@@ -9,6 +10,7 @@ import { createWarehouse, insertRawEvents, writeLocations, type RawEvent, type T
 import { copyOf, expectRunOk, MINUTE_MS, nextPublishTimes, readModels, readResolvedUntil, sleep } from "./behaviour_support.ts";
 
 const LOCATIONS = [{ geographical_location_oid: 1n, geographical_location: "Quay" }];
+const ids = (tables: ModelTables) => tables.detection_events.map((row) => row.detection_oid);
 
 describe("late copies in a large table", () => {
   let warehouse: TestWarehouse;
@@ -19,8 +21,6 @@ describe("late copies in a large table", () => {
     await writeLocations(warehouse, LOCATIONS);
   });
   afterAll(async () => warehouse?.close());
-
-  const ids = (tables: ModelTables) => tables.detection_events.map((row) => row.detection_oid);
 
   it("waits for the slot's sweep, then loads the late first copy and judges the copies after it", async () => {
     // A first run creates the tables (a full refresh, which sweeps everything that has landed).
@@ -66,5 +66,47 @@ describe("late copies in a large table", () => {
     // every copy counted once; 100's on-time copy ("car") conflicts with its late first copy ("bus")
     expect(after.pipeline_quality_hourly).toHaveLength(1);
     expect(after.pipeline_quality_hourly[0]).toMatchObject({ events_received: 5, unique_detections: 3, duplicate_copies: 2, conflicting_duplicates: 1 });
+  });
+});
+
+describe("a late first copy swept after the stream has moved on", () => {
+  let warehouse: TestWarehouse;
+  beforeAll(async () => {
+    // 20 s slots, in real time: the sweep comes three runs after the late copy, when the rollups have
+    // counted rows published well after it
+    warehouse = await createWarehouse({ late_sweep_min_rows: "0", late_sweep_seconds: "20" });
+    await writeLocations(warehouse, LOCATIONS);
+  });
+  afterAll(async () => warehouse?.close());
+
+  it("is counted by the rollups too", { timeout: 120_000 }, async () => {
+    const copies: RawEvent[] = [copyOf({ detection_oid: 1n, publish_time: new Date(Date.now() - 15_000) })];
+    await insertRawEvents(warehouse, copies);
+    expectRunOk(await warehouse.transformer.run());
+    // Start just after a slot boundary (the late-arrival margin before now), so the late copy opens its slot.
+    const slotMs = 20_000;
+    await sleep(slotMs - ((Date.now() - 10_000) % slotMs) + 200);
+    const [p1, p2] = (await nextPublishTimes(Date.now(), 2)).map((d) => d.getTime()) as [number, number];
+    const late = copyOf({ detection_oid: 2n, publish_time: new Date(p1), timestamp_detected: BigInt(p1 - 5 * MINUTE_MS), item_name: "bus" });
+    copies.push(late, copyOf({ detection_oid: 3n, publish_time: new Date(p2) }));
+    await insertRawEvents(warehouse, copies.slice(1));
+    expectRunOk(await warehouse.transformer.run());
+    expect(ids(await readModels(warehouse))).toEqual([1, 3]); // waiting for its slot
+    // On-time detections keep coming, one run every ~10 s, until the slot is swept (three or four runs).
+    let oid = 10n;
+    for (let run = 0; run < 6 && (await readResolvedUntil(warehouse))!.getTime() <= p1; run++) {
+      await sleep(10_000);
+      const next = copyOf({ detection_oid: oid++, publish_time: new Date(Date.now() - 10_100) });
+      copies.push(next);
+      await insertRawEvents(warehouse, [next]);
+      expectRunOk(await warehouse.transformer.run()); // rollups_reconcile included
+    }
+    const swept = await readResolvedUntil(warehouse);
+    expect(swept!.getTime()).toBeGreaterThan(p1);
+    const models = await readModels(warehouse);
+    expect(ids(models)).toContain(2);
+    const { pipeline_quality_hourly: _quality, ...rest } = models;
+    const { pipeline_quality_hourly: _referenceQuality, ...expected } = referenceModels({ copies, locations: LOCATIONS, resolvedUntil: swept });
+    expect(rest).toEqual(expected);
   });
 });
