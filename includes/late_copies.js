@@ -21,6 +21,14 @@ function settledIn({ late, publishTime = "publish_time", after, until, resolvedA
         or (${late} and ${publishTime} >= ${resolvedAfter} and ${publishTime} < ${resolvedUntil})))`;
 }
 
+// Pre-operations: script variables v_<kind>_oid_min and v_<kind>_oid_max, the id range of `rows`
+// (a query of detection_oid), constants BigQuery prunes clustered blocks with.
+function idRangeDeclarations(sql, kind, rows) {
+  return ["min", "max"]
+    .map((end) => sql.declare(`${kind}_oid_${end}`, "INT64", `select ${end}(detection_oid) from (${rows}) as ${kind}_rows`))
+    .join("\n  ");
+}
+
 // A pre-operation: the distinct ids of the late rows a run sweeps (`lateRows`, a query of
 // detection_oid), as a temporary table. Its exact size steers the warehouse to hash the few swept ids
 // and stream the target past them: from an estimate, DuckDB hashed hours of the target's ids instead
@@ -28,6 +36,17 @@ function settledIn({ late, publishTime = "publish_time", after, until, resolvedA
 function sweptIdsTable(name, lateRows) {
   return `create or replace temp table ${name} as
   select distinct detection_oid from (${lateRows}) as late_rows;`;
+}
+
+// The pre-operations of a run's two lookups: the id range of the on-time rows it reads
+// (v_recent_oid_*), and the range (v_late_oid_*) and temporary table `sweptTable` of the late rows it
+// sweeps (the table on incremental runs only: a full refresh looks nothing up).
+function lookUpDeclarations(sql, { incremental, onTimeRows, sweptRows, sweptTable }) {
+  return [
+    idRangeDeclarations(sql, "recent", onTimeRows),
+    idRangeDeclarations(sql, "late", sweptRows),
+    incremental ? sweptIdsTable(sweptTable, sweptRows) : "",
+  ].join("\n  ");
 }
 
 // Rows of `from` (matching `where`) whose detection_oid is one of the ids of the CTE `candidates`, which
@@ -64,4 +83,4 @@ function windowDeclarations(sql, watermarks, { incremental, self, resolvedTable,
   ].join("\n  ");
 }
 
-module.exports = { isLate, settledIn, sweptIdsTable, lookUp, windowDeclarations };
+module.exports = { isLate, settledIn, sweptIdsTable, lookUpDeclarations, lookUp, windowDeclarations };

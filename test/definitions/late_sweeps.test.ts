@@ -12,14 +12,17 @@ import { copyOf, expectRunOk, MINUTE_MS, nextPublishTimes, readModels, readResol
 const LOCATIONS = [{ geographical_location_oid: 1n, geographical_location: "Quay" }];
 const ids = (tables: ModelTables) => tables.detection_events.map((row) => row.detection_oid);
 
+/** A warehouse that treats every table as large (late_sweep_min_rows 0), with slots of `slotSeconds`. */
+async function largeTableWarehouse(slotSeconds: number): Promise<TestWarehouse> {
+  const warehouse = await createWarehouse({ late_sweep_min_rows: "0", late_sweep_seconds: String(slotSeconds) });
+  await writeLocations(warehouse, LOCATIONS);
+  return warehouse;
+}
+
 describe("late copies in a large table", () => {
   let warehouse: TestWarehouse;
-  beforeAll(async () => {
-    // late_sweep_min_rows 0: every table counts as large. Hour-long slots: the rows below, published
-    // seconds ago, sit in a slot that cannot close during the test.
-    warehouse = await createWarehouse({ late_sweep_min_rows: "0", late_sweep_seconds: "3600" });
-    await writeLocations(warehouse, LOCATIONS);
-  });
+  // Hour-long slots: the rows below, published seconds ago, sit in a slot that cannot close during the test.
+  beforeAll(async () => (warehouse = await largeTableWarehouse(3600)));
   afterAll(async () => warehouse?.close());
 
   it("waits for the slot's sweep, then loads the late first copy and judges the copies after it", async () => {
@@ -71,12 +74,9 @@ describe("late copies in a large table", () => {
 
 describe("a late first copy swept after the stream has moved on", () => {
   let warehouse: TestWarehouse;
-  beforeAll(async () => {
-    // 20 s slots, in real time: the sweep comes three runs after the late copy, when the rollups have
-    // counted rows published well after it
-    warehouse = await createWarehouse({ late_sweep_min_rows: "0", late_sweep_seconds: "20" });
-    await writeLocations(warehouse, LOCATIONS);
-  });
+  // 20 s slots, in real time: the sweep comes three runs after the late copy, when the rollups have
+  // counted rows published well after it.
+  beforeAll(async () => (warehouse = await largeTableWarehouse(20)));
   afterAll(async () => warehouse?.close());
 
   it("is counted by the rollups too", { timeout: 120_000 }, async () => {
