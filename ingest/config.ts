@@ -14,13 +14,17 @@ const schema = z
     SINK: z.enum(["duckdb", "pubsub"]).default("pubsub"),
     SIGHTLINE_DB: z.string().min(1).default("./data/sightline.duckdb"),
     /**
-     * DuckDB's memory limit when the service opens the file itself. The service only appends, yet
-     * DuckDB keeps the blocks it has written cached up to this limit, so RSS grows until it is reached.
-     * 64MB held RSS flat for 15 minutes but ran out of memory after ~10 M rows (17 minutes at 10,000
-     * events/s): part of DuckDB's memory grows with what a long-lived process has appended
-     * (RELIABILITY.md, "Soak"). The runner's 3GB default is for the models.
+     * DuckDB's memory limit when the service opens the file itself. The runner's 3GB default is for
+     * the models; the sink needs room for one commit group's reading (32 MB of JSON at most).
      */
     DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
+    /**
+     * Rows after which the DuckDB sink reopens the file it owns (20 - 100 ms; commits wait). DuckDB
+     * keeps the blocks it wrote cached (~10 MB per million rows, up to the memory limit) and metadata
+     * for every row group the process appended, which no limit evicts (~2.6 MB per million rows: at
+     * 64MB every commit failed after ~10 M rows); reopening drops both (RELIABILITY.md, "Soak").
+     */
+    DUCKDB_REOPEN_EVERY_ROWS: positiveInt.default(2_000_000),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),
     /** Comma-separated bearer tokens that cameras may present. */
     AUTH_TOKENS: z.string().default(""),
@@ -48,6 +52,7 @@ const schema = z
     sink: env.SIGHTLINE_LOCAL ? ("duckdb" as const) : env.SINK,
     dbPath: env.SIGHTLINE_DB,
     duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
+    duckdbReopenEveryRows: env.DUCKDB_REOPEN_EVERY_ROWS,
     rawDataset: env.RAW_DATASET,
     authTokens: env.AUTH_TOKENS.split(",").map((t) => t.trim()).filter(Boolean),
     maxBodyBytes: env.MAX_BODY_BYTES,

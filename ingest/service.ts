@@ -15,8 +15,8 @@ export interface Service {
   app: App;
   sink: Sink;
   logger: Logger;
-  /** The local warehouse, with the DuckDB sink. */
-  database?: Database;
+  /** The local warehouse, with the DuckDB sink (the current instance: the sink may reopen the file). */
+  readonly database?: Database;
   url: string;
   /** Stop accepting, finish in-flight requests, flush the sink, release the database. */
   close(): Promise<void>;
@@ -44,11 +44,22 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     const { openDatabase } = await import("../runner/database.ts");
     const { ensureRawTables } = await import("../runner/raw_tables.ts");
     const { DuckdbSink } = await import("./sinks/duckdb.ts");
-    database = options.database ?? (await openDatabase(config.dbPath, { memoryLimit: config.duckdbMemoryLimit }));
+    const open = () => openDatabase(config.dbPath, { memoryLimit: config.duckdbMemoryLimit });
+    database = options.database ?? (await open());
     await ensureRawTables(database.connection, config.rawDataset);
+    // A file the service opened itself is its own to reopen (see DuckdbSink); a shared one is not.
+    const reopen = async () => {
+      // Forget the old instance first: if opening fails, the next attempt must not close it twice.
+      const old = database;
+      database = undefined;
+      old?.close();
+      database = await open();
+      return database.instance.connect();
+    };
     sink = new DuckdbSink(await database.instance.connect(), {
       rawSchema: config.rawDataset,
       onCommit: (events) => metrics.sinkBatchEvents.observe(events),
+      ...(options.database ? {} : { reopen, reopenEveryRows: config.duckdbReopenEveryRows, onReopen: (seconds) => metrics.sinkReopenSeconds.observe(seconds) }),
     });
   } else {
     const { PubsubSink } = await import("./sinks/pubsub.ts");
@@ -113,5 +124,15 @@ export async function startService(config: IngestConfig, options: ServiceOptions
       if (database && !options.database) database.close();
       logger.info("ingest service stopped");
     })());
-  return { server, app, sink, logger, database, url, close };
+  return {
+    server,
+    app,
+    sink,
+    logger,
+    get database() {
+      return database;
+    },
+    url,
+    close,
+  };
 }

@@ -4,6 +4,11 @@
 // (NDJSON wrapped into an array; when some of its events were rejected, the valid ones re-serialised)
 // and one INSERT … FROM read_json parses the whole group on DuckDB's threads, so the event loop does
 // almost no work per event.
+// A long-lived process appending to a DuckDB file keeps metadata for every row group it wrote, which
+// no memory_limit evicts (~2.6 MB per million rows: a 64MB service failed every commit after ~10 M
+// rows, and RSS kept rising). Where the sink owns its file it therefore starts a fresh DuckDB instance
+// on it every `reopenEveryRows` rows, between two commits (20 - 100 ms, commits queue meanwhile;
+// RELIABILITY.md, "Soak").
 // One connection commits one group at a time. (Two or four connections committing side by side were
 // measured: no faster, and p99 worse, because DuckDB's automatic checkpoint inside a commit holds
 // every other commit back; BENCHMARKS.md, "Ingest".)
@@ -27,6 +32,15 @@ export interface DuckdbSinkOptions {
   maxPendingEvents?: number;
   /** Observes each commit: events and dead letters written, seconds taken. */
   onCommit?: (events: number, deadLetters: number, seconds: number) => void;
+  /**
+   * Closes the sink's DuckDB instance and opens the file again, returning a connection to the new one;
+   * only where the sink owns the file (the local stack shares its instance with the models).
+   */
+  reopen?: () => Promise<DuckDBConnection>;
+  /** Rows written after which the sink reopens its file (with `reopen`). */
+  reopenEveryRows?: number;
+  /** Observes each reopening: seconds taken. */
+  onReopen?: (seconds: number) => void;
 }
 
 interface Pending {
@@ -129,8 +143,10 @@ const FAILURE_BACKOFF_MS = 1_000;
 
 export class DuckdbSink implements Sink {
   readonly name = "duckdb";
-  private readonly connection: DuckDBConnection;
-  private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit">> & Pick<DuckdbSinkOptions, "onCommit">;
+  private connection: DuckDBConnection | undefined;
+  private readonly options: Required<Pick<DuckdbSinkOptions, "rawSchema" | "subscriptionName" | "maxGroupEvents" | "maxPendingEvents" | "reopenEveryRows">> &
+    Pick<DuckdbSinkOptions, "onCommit" | "reopen" | "onReopen">;
+  private rowsSinceOpen = 0;
   private readonly idPrefix = randomBytes(6).toString("hex");
   private readonly spool = openSpool();
   private sequence = 0;
@@ -145,7 +161,7 @@ export class DuckdbSink implements Sink {
 
   constructor(connection: DuckDBConnection, options: DuckdbSinkOptions) {
     this.connection = connection;
-    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, ...options };
+    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, reopenEveryRows: 2_000_000, ...options };
   }
 
   isReady(): boolean {
@@ -198,16 +214,23 @@ export class DuckdbSink implements Sink {
 
   private async writeGroup(group: Group): Promise<void> {
     try {
+      const connection = await this.openConnection();
       let receipts: SinkReceipt[];
       try {
-        receipts = await this.commit(group, true);
+        receipts = await this.commit(connection, group, true);
       } catch {
         // DuckDB read a body differently from the validator (e.g. a repeated key): store the
         // validated events instead, which is what the client was told it sent.
-        receipts = await this.commit(group, false);
+        receipts = await this.commit(connection, group, false);
       }
       this.failing = undefined;
       group.requests.forEach((pending, index) => pending.resolve(receipts[index]!));
+      this.rowsSinceOpen += group.events;
+      if (this.options.reopen && this.rowsSinceOpen >= this.options.reopenEveryRows) {
+        // The next group opens the file afresh (and, should that fail, is refused with 503 and retried).
+        connection.closeSync();
+        this.connection = undefined;
+      }
     } catch (error) {
       this.failing = error as Error;
       this.failedAt = performance.now();
@@ -218,7 +241,17 @@ export class DuckdbSink implements Sink {
     }
   }
 
-  private async commit(group: Group, passThrough: boolean): Promise<SinkReceipt[]> {
+  /** The connection to commit on, after reopening the file if the last group closed it. */
+  private async openConnection(): Promise<DuckDBConnection> {
+    if (this.connection) return this.connection;
+    const started = performance.now();
+    this.connection = await this.options.reopen!();
+    this.rowsSinceOpen = 0;
+    this.options.onReopen?.((performance.now() - started) / 1000);
+    return this.connection;
+  }
+
+  private async commit(connection: DuckDBConnection, group: Group, passThrough: boolean): Promise<SinkReceipt[]> {
     const started = performance.now();
     const files: string[] = [];
     const receipts: SinkReceipt[] = [];
@@ -274,9 +307,9 @@ export class DuckdbSink implements Sink {
     }
     statements.push("commit");
     try {
-      await this.connection.run(statements.join(";\n"));
+      await connection.run(statements.join(";\n"));
     } catch (error) {
-      await this.connection.run("rollback").catch(() => undefined);
+      await connection.run("rollback").catch(() => undefined);
       throw error;
     } finally {
       for (const file of [...files, deadFile]) rmSync(file, { force: true });
