@@ -61,7 +61,11 @@ export function planTable(
     const query = table.incrementalQuery ?? table.query;
     if (table.uniqueKey && table.uniqueKey.length > 0) {
       mode = "merge";
-      sql.push(mergeStatement(target, query, table.uniqueKey, existingColumns, table.bigquery?.updatePartitionFilter));
+      const [prepare, write, cleanUp] = replaceByKey(target, query, table.uniqueKey, existingColumns);
+      sql.push(prepare);
+      const writeIndex = sql.length;
+      sql.push(write, cleanUp, ...postOps);
+      return { mode, sql: sql.map(toDuckdbSql), writeIndex };
     } else {
       mode = "insert";
       sql.push(`insert into ${target} by name\n${query}`);
@@ -70,6 +74,29 @@ export function planTable(
   const writeIndex = sql.length - 1;
   sql.push(...postOps);
   return { mode, sql: sql.map(toDuckdbSql), writeIndex };
+}
+
+const MERGE_SOURCE = "sightline_merge_source";
+
+/**
+ * The DuckDB form of an incremental write on a unique key, with the effect of Dataform's MERGE (each
+ * new row replaces the row with its key, or is added): the new rows go to a temporary table, the rows
+ * they replace are deleted, and the new rows are inserted. On DuckDB this costs a fraction of a MERGE
+ * that updates the same rows: detection_counts_hourly's ~95,000 rows a run, 93 ms as a MERGE against
+ * 36 ms, and the updated rows no longer have to be rewritten by the next checkpoint (BENCHMARKS.md).
+ * Three SQL strings: prepare (source and delete), write (the insert: its count is the rows changed),
+ * clean up. Dataform's own MERGE (mergeStatement) is what BigQuery runs.
+ */
+export function replaceByKey(target: string, query: string, uniqueKey: string[], columns: string[]): [string, string, string] {
+  if (columns.length === 0) throw new Error(`cannot merge into ${target}: it has no columns`);
+  const source = quoteIdentifier(MERGE_SOURCE);
+  const matches = uniqueKey.map((key) => `${target}.${quoteIdentifier(key)} = ${source}.${quoteIdentifier(key)}`).join(" and ");
+  const quoted = columns.map(quoteIdentifier).join(", ");
+  return [
+    `create temp table ${source} as\n${query}\n;\ndelete from ${target} using ${source} where ${matches}`,
+    `insert into ${target} (${quoted}) select ${quoted} from ${source}`,
+    `drop table ${source}`,
+  ];
 }
 
 export function mergeStatement(

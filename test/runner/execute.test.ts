@@ -56,9 +56,12 @@ describe("statements for DuckDB", () => {
   it("points at the statement that writes the table, before pre- and after post-operations", () => {
     const table = { ...incrementalGraph().tables[0]!, incrementalPreOps: ["set variable a = 1"], incrementalPostOps: ["create table x as select 1", "select 2"] };
     const plan = planTable("incremental", table, "table", false, ["id", "copies"]);
-    expect(plan.sql).toHaveLength(4);
-    expect(plan.writeIndex).toBe(1);
-    expect(plan.sql[plan.writeIndex]).toMatch(/^merge into/i);
+    // pre-operation, source + delete, insert, drop the source, two post-operations
+    expect(plan.sql).toHaveLength(6);
+    expect(plan.writeIndex).toBe(2);
+    expect(plan.sql[plan.writeIndex]).toMatch(/^insert into "d"."counts" \("id", "copies"\) select/i);
+    expect(plan.sql[1]).toMatch(/delete from "d"."counts" using "sightline_merge_source" where "d"."counts"."id" = "sightline_merge_source"."id"/);
+    expect(plan.sql.slice(4)).toEqual(["create table x as select 1", "select 2"]);
   });
 
   it("adds the partition filter to the merge condition on the target side", () => {
