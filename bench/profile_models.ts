@@ -7,7 +7,7 @@
 import { columnNames, objectType, openDatabase } from "../runner/database.ts";
 import { executeActions } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
-import { planTable } from "../runner/statements.ts";
+import { planTable, toDuckdbSql } from "../runner/statements.ts";
 import { Transformer } from "../runner/transform.ts";
 import { appendStream } from "./generate.ts";
 
@@ -32,21 +32,20 @@ for (const action of actionsInOrder(graph)) {
     const plan = planTable(action.kind, action.table, existing, fullRefresh, existing === "table" ? await columnNames(c, schema, name) : []);
     console.log(`\n=== ${action.name} (${plan.mode})`);
     await c.run("begin transaction");
-    for (const script of plan.sql) {
+    for (const [index, script] of plan.sql.entries()) {
       const statements = await c.extractStatements(script);
       for (let i = 0; i < statements.count; i++) {
         const prepared = await statements.prepare(i);
         let started = performance.now();
-        // A unique-key write's work is the SELECT that fills its temporary table (runner/statements.ts,
-        // replaceByKey): EXPLAIN ANALYZE that, then run the statements for real.
-        const source = /^create temp table \S+ as\n([\s\S]*)\n;\ndelete from/.exec(script);
-        if (source && i === 0) {
-          const reader = await c.runAndReadAll(`explain analyze ${source[1]}`);
+        // A unique-key write's work is the model's SELECT, which the statement before the write runs into a
+        // temporary table (runner/statements.ts, replaceByKey): EXPLAIN ANALYZE that SELECT first.
+        if (plan.mode === "merge" && index === plan.writeIndex - 1 && i === 0) {
+          const reader = await c.runAndReadAll(`explain analyze ${toDuckdbSql(action.table.incrementalQuery ?? action.table.query)}`);
           console.log(`--- the unique-key write's SELECT, EXPLAIN ANALYZE (${(performance.now() - started).toFixed(0)} ms):`);
           for (const row of reader.getRowObjectsJS()) console.log(String(row.explain_value));
           started = performance.now();
         }
-        if (!source && /^\s*(merge|insert|create or replace table)/i.test(script) && i === statements.count - 1) {
+        if (index === plan.writeIndex && (plan.mode === "create" || plan.mode === "insert") && i === statements.count - 1) {
           const reader = await c.runAndReadAll(`explain analyze ${script}`);
           console.log(`--- write statement, EXPLAIN ANALYZE (${(performance.now() - started).toFixed(0)} ms):`);
           for (const row of reader.getRowObjectsJS()) console.log(String(row.explain_value));

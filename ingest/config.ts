@@ -19,7 +19,7 @@ const schema = z
      */
     DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "a size such as 256MB").default("256MB"),
     /**
-     * Rows after which the DuckDB sink reopens the file it owns (20 - 100 ms; commits wait). DuckDB
+     * Rows after which the DuckDB sink reopens the file it owns (20 - 110 ms; commits wait). DuckDB
      * keeps the blocks it wrote cached (~10 MB per million rows, up to the memory limit) and metadata
      * for every row group the process appended, which no limit evicts (~2.6 MB per million rows: at
      * 64MB every commit failed after ~10 M rows); reopening drops both (RELIABILITY.md, "Soak").

@@ -8,6 +8,7 @@ import { createApp, type App, type AppDependencies } from "./app.ts";
 import type { IngestConfig } from "./config.ts";
 import { createLogger } from "./logging.ts";
 import { createMetrics } from "./metrics.ts";
+import type { Reopening } from "./sinks/duckdb.ts";
 import type { Sink } from "./sinks/sink.ts";
 
 export interface Service {
@@ -48,18 +49,22 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     database = options.database ?? (await open());
     await ensureRawTables(database.connection, config.rawDataset);
     // A file the service opened itself is its own to reopen (see DuckdbSink); a shared one is not.
-    const reopen = async () => {
-      // Forget the old instance first: if opening fails, the next attempt must not close it twice.
-      const old = database;
-      database = undefined;
-      old?.close();
-      database = await open();
-      return database.instance.connect();
+    const reopen: Reopening = {
+      everyRows: config.duckdbReopenEveryRows,
+      async open() {
+        // Forget the old instance first: if opening fails, the next attempt must not close it twice.
+        const old = database;
+        database = undefined;
+        old?.close();
+        database = await open();
+        return database.instance.connect();
+      },
+      observe: (seconds) => metrics.sinkReopenSeconds.observe(seconds),
     };
     sink = new DuckdbSink(await database.instance.connect(), {
       rawSchema: config.rawDataset,
       onCommit: (events) => metrics.sinkBatchEvents.observe(events),
-      ...(options.database ? {} : { reopen, reopenEveryRows: config.duckdbReopenEveryRows, onReopen: (seconds) => metrics.sinkReopenSeconds.observe(seconds) }),
+      reopen: options.database ? undefined : reopen,
     });
   } else {
     const { PubsubSink } = await import("./sinks/pubsub.ts");

@@ -49,6 +49,8 @@ export function planTable(
   sql.push(...preOps);
 
   let mode: WriteMode;
+  // Statements after the write that are not post-operations (dropping a temporary table).
+  let cleanUp: string[] = [];
   if (wantsView) {
     // DuckDB has no materialized views. A view answers with the base tables' current rows, which is
     // what BigQuery promises for a materialized view's queries, and costs nothing per run.
@@ -61,64 +63,48 @@ export function planTable(
     const query = table.incrementalQuery ?? table.query;
     if (table.uniqueKey && table.uniqueKey.length > 0) {
       mode = "merge";
-      const [prepare, write, cleanUp] = replaceByKey(target, query, table.uniqueKey, existingColumns);
-      sql.push(prepare);
-      const writeIndex = sql.length;
-      sql.push(write, cleanUp, ...postOps);
-      return { mode, sql: sql.map(toDuckdbSql), writeIndex };
+      const steps = replaceByKey(target, query, table.uniqueKey, existingColumns, table.bigquery?.updatePartitionFilter);
+      sql.push(steps.prepare, steps.write);
+      cleanUp = [steps.cleanUp];
     } else {
       mode = "insert";
       sql.push(`insert into ${target} by name\n${query}`);
     }
   }
   const writeIndex = sql.length - 1;
-  sql.push(...postOps);
+  sql.push(...cleanUp, ...postOps);
   return { mode, sql: sql.map(toDuckdbSql), writeIndex };
 }
 
 const MERGE_SOURCE = "sightline_merge_source";
 
 /**
- * The DuckDB form of an incremental write on a unique key, with the effect of Dataform's MERGE (each
- * new row replaces the row with its key, or is added): the new rows go to a temporary table, the rows
- * they replace are deleted, and the new rows are inserted. On DuckDB this costs a fraction of a MERGE
- * that updates the same rows: detection_counts_hourly's ~95,000 rows a run, 93 ms as a MERGE against
- * 36 ms, and the updated rows no longer have to be rewritten by the next checkpoint (BENCHMARKS.md).
- * Three SQL strings: prepare (source and delete), write (the insert: its count is the rows changed),
- * clean up. Dataform's own MERGE (mergeStatement) is what BigQuery runs.
+ * The DuckDB form of an incremental write on a unique key, with the effect of Dataform's MERGE on
+ * BigQuery (each new row replaces the row with its key, or is added; the model's updatePartitionFilter
+ * limits which existing rows can match, as in Dataform's ON clause): the new rows go to a temporary
+ * table, the rows they replace are deleted, and the new rows are inserted. On DuckDB this costs a
+ * fraction of a MERGE that updates the same rows: detection_counts_hourly's ~95,000 rows a run, 93 ms
+ * as a MERGE against 36 ms (BENCHMARKS.md, "Unique-key writes as delete + insert").
  */
-export function replaceByKey(target: string, query: string, uniqueKey: string[], columns: string[]): [string, string, string] {
-  if (columns.length === 0) throw new Error(`cannot merge into ${target}: it has no columns`);
-  const source = quoteIdentifier(MERGE_SOURCE);
-  const matches = uniqueKey.map((key) => `${target}.${quoteIdentifier(key)} = ${source}.${quoteIdentifier(key)}`).join(" and ");
-  const quoted = columns.map(quoteIdentifier).join(", ");
-  return [
-    `create temp table ${source} as\n${query}\n;\ndelete from ${target} using ${source} where ${matches}`,
-    `insert into ${target} (${quoted}) select ${quoted} from ${source}`,
-    `drop table ${source}`,
-  ];
-}
-
-export function mergeStatement(
+export function replaceByKey(
   target: string,
   query: string,
   uniqueKey: string[],
   columns: string[],
   updatePartitionFilter?: string
-): string {
+): { prepare: string; write: string; cleanUp: string } {
   if (columns.length === 0) throw new Error(`cannot merge into ${target}: it has no columns`);
   const dest = "dataform_dest";
-  const source = "dataform_source";
-  const on = uniqueKey.map((key) => `${dest}.${quoteIdentifier(key)} = ${source}.${quoteIdentifier(key)}`).join(" and ");
-  const partitionFilter = updatePartitionFilter ? ` and ${dest}.${updatePartitionFilter}` : "";
-  const quoted = columns.map(quoteIdentifier);
-  return [
-    `merge into ${target} as ${dest}`,
-    `using (${query}\n) as ${source}`,
-    `on ${on}${partitionFilter}`,
-    `when matched then update set ${quoted.map((c) => `${c} = ${source}.${c}`).join(", ")}`,
-    `when not matched then insert (${quoted.join(", ")}) values (${quoted.map((c) => `${source}.${c}`).join(", ")})`,
-  ].join("\n");
+  const source = quoteIdentifier(MERGE_SOURCE);
+  const matches = uniqueKey.map((key) => `${dest}.${quoteIdentifier(key)} = ${source}.${quoteIdentifier(key)}`);
+  if (updatePartitionFilter) matches.push(`${dest}.${updatePartitionFilter}`);
+  const quoted = columns.map(quoteIdentifier).join(", ");
+  return {
+    prepare: `create temp table ${source} as\n${query}\n;\ndelete from ${target} as ${dest} using ${source} where ${matches.join(" and ")}`,
+    // Its change count is the action's rows changed.
+    write: `insert into ${target} (${quoted}) select ${quoted} from ${source}`,
+    cleanUp: `drop table ${source}`,
+  };
 }
 
 export function assertionViewSql(target: Target, query: string): string {

@@ -7,7 +7,7 @@
 // A long-lived process appending to a DuckDB file keeps metadata for every row group it wrote, which
 // no memory_limit evicts (~2.6 MB per million rows: a 64MB service failed every commit after ~10 M
 // rows, and RSS kept rising). Where the sink owns its file it therefore starts a fresh DuckDB instance
-// on it every `reopenEveryRows` rows, between two commits (20 - 100 ms, commits queue meanwhile;
+// on it every `reopen.everyRows` rows, between two commits (20 - 110 ms, commits queue meanwhile;
 // RELIABILITY.md, "Soak").
 // One connection commits one group at a time. (Two or four connections committing side by side were
 // measured: no faster, and p99 worse, because DuckDB's automatic checkpoint inside a commit holds
@@ -32,15 +32,18 @@ export interface DuckdbSinkOptions {
   maxPendingEvents?: number;
   /** Observes each commit: events and dead letters written, seconds taken. */
   onCommit?: (events: number, deadLetters: number, seconds: number) => void;
-  /**
-   * Closes the sink's DuckDB instance and opens the file again, returning a connection to the new one;
-   * only where the sink owns the file (the local stack shares its instance with the models).
-   */
-  reopen?: () => Promise<DuckDBConnection>;
-  /** Rows written after which the sink reopens its file (with `reopen`). */
-  reopenEveryRows?: number;
+  /** Only where the sink owns its file (the local stack shares its instance with the models). */
+  reopen?: Reopening;
+}
+
+/** How the sink starts a fresh DuckDB instance on its file. */
+export interface Reopening {
+  /** Rows written after which the sink reopens its file. */
+  everyRows: number;
+  /** Closes the sink's DuckDB instance, opens the file again and returns a connection to the new one. */
+  open: () => Promise<DuckDBConnection>;
   /** Observes each reopening: seconds taken. */
-  onReopen?: (seconds: number) => void;
+  observe?: (seconds: number) => void;
 }
 
 interface Pending {
@@ -144,8 +147,7 @@ const FAILURE_BACKOFF_MS = 1_000;
 export class DuckdbSink implements Sink {
   readonly name = "duckdb";
   private connection: DuckDBConnection | undefined;
-  private readonly options: Required<Pick<DuckdbSinkOptions, "rawSchema" | "subscriptionName" | "maxGroupEvents" | "maxPendingEvents" | "reopenEveryRows">> &
-    Pick<DuckdbSinkOptions, "onCommit" | "reopen" | "onReopen">;
+  private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit" | "reopen">> & Pick<DuckdbSinkOptions, "onCommit" | "reopen">;
   private rowsSinceOpen = 0;
   private readonly idPrefix = randomBytes(6).toString("hex");
   private readonly spool = openSpool();
@@ -161,7 +163,7 @@ export class DuckdbSink implements Sink {
 
   constructor(connection: DuckDBConnection, options: DuckdbSinkOptions) {
     this.connection = connection;
-    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, reopenEveryRows: 2_000_000, ...options };
+    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, ...options };
   }
 
   isReady(): boolean {
@@ -226,7 +228,7 @@ export class DuckdbSink implements Sink {
       this.failing = undefined;
       group.requests.forEach((pending, index) => pending.resolve(receipts[index]!));
       this.rowsSinceOpen += group.events;
-      if (this.options.reopen && this.rowsSinceOpen >= this.options.reopenEveryRows) {
+      if (this.options.reopen && this.rowsSinceOpen >= this.options.reopen.everyRows) {
         // The next group opens the file afresh (and, should that fail, is refused with 503 and retried).
         connection.closeSync();
         this.connection = undefined;
@@ -244,10 +246,12 @@ export class DuckdbSink implements Sink {
   /** The connection to commit on, after reopening the file if the last group closed it. */
   private async openConnection(): Promise<DuckDBConnection> {
     if (this.connection) return this.connection;
+    // Only a sink with `reopen` ever lets go of its connection.
+    const reopen = this.options.reopen!;
     const started = performance.now();
-    this.connection = await this.options.reopen!();
+    this.connection = await reopen.open();
     this.rowsSinceOpen = 0;
-    this.options.onReopen?.((performance.now() - started) / 1000);
+    reopen.observe?.((performance.now() - started) / 1000);
     return this.connection;
   }
 

@@ -1,26 +1,20 @@
 // The DuckDB sink reopens the file it owns every DUCKDB_REOPEN_EVERY_ROWS rows, so that what DuckDB
 // keeps per appended row group does not grow for the life of the process. Reopening happens between
 // commits while requests keep arriving: every acknowledged event must be stored exactly once.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../ingest/config.ts";
-import { createLogger } from "../../ingest/logging.ts";
-import { startService, type Service } from "../../ingest/service.ts";
+import type { Service } from "../../ingest/service.ts";
+import { startLocalService, type LocalService } from "../support/local_service.ts";
 
-let dir: string;
+let local: LocalService;
 let service: Service;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "sightline-reopen-"));
-  const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", SIGHTLINE_DB: path.join(dir, "w.duckdb"), DUCKDB_REOPEN_EVERY_ROWS: "1000" });
-  service = await startService(config, { logger: createLogger("silent") });
+  local = await startLocalService({ DUCKDB_REOPEN_EVERY_ROWS: "1000" });
+  service = local.service;
 });
 
 afterAll(async () => {
-  await service?.close();
-  await rm(dir, { recursive: true, force: true });
+  await local?.stop();
 });
 
 const batch = (first: number) =>

@@ -2,26 +2,20 @@
 // every kind of body must still commit. DuckDB's reader for newline-delimited JSON allocates 32 MB per
 // thread whatever the file's size, so at 64MB a dead letter or an NDJSON body used to fail every
 // commit with "Out of Memory" (503 forever to the camera), which a 35-minute soak found.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../ingest/config.ts";
-import { createLogger } from "../../ingest/logging.ts";
-import { startService, type Service } from "../../ingest/service.ts";
+import type { Service } from "../../ingest/service.ts";
+import { startLocalService, type LocalService } from "../support/local_service.ts";
 
-let dir: string;
+let local: LocalService;
 let service: Service;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "sightline-small-memory-"));
-  const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", SIGHTLINE_DB: path.join(dir, "w.duckdb"), DUCKDB_MEMORY_LIMIT: "64MB" });
-  service = await startService(config, { logger: createLogger("silent") });
+  local = await startLocalService({ DUCKDB_MEMORY_LIMIT: "64MB" });
+  service = local.service;
 });
 
 afterAll(async () => {
-  await service?.close();
-  await rm(dir, { recursive: true, force: true });
+  await local?.stop();
 });
 
 const event = (id: number) => ({ detection_oid: id, video_camera_oid: 7, geographical_location_oid: 3, item_name: "car", timestamp_detected: 1700000000000 });

@@ -1,29 +1,25 @@
 // Every case of the bad-input catalogue against the real service (loopback port, DuckDB sink on a
 // temporary file): the documented status, a JSON message that says what to change, and the valid
 // events of the same batch stored, once. RELIABILITY.md must list every case.
-import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../ingest/config.ts";
-import { createLogger } from "../../ingest/logging.ts";
-import { startService, type Service } from "../../ingest/service.ts";
+import type { Service } from "../../ingest/service.ts";
+import { startLocalService, type LocalService } from "../support/local_service.ts";
 import { CATALOGUE, type Case } from "./bad_input_catalogue.ts";
 
 const TOKEN = "catalogue-token";
 const REQUEST_TIMEOUT_MS = 1_500;
-let dir: string;
+let local: LocalService;
 let service: Service;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "sightline-bad-input-"));
-  const config = loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", SIGHTLINE_DB: path.join(dir, "w.duckdb"), AUTH_TOKENS: TOKEN, REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
-  service = await startService(config, { logger: createLogger("silent") });
+  local = await startLocalService({ AUTH_TOKENS: TOKEN, REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
+  service = local.service;
 });
 afterAll(async () => {
-  await service.close();
-  await rm(dir, { recursive: true, force: true });
+  await local.stop();
 });
 
 interface Answer {

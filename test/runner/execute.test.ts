@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../runner/database.ts";
 import { executeActions, executeTest } from "../../runner/execute.ts";
 import { actionsInOrder, parseCompiledGraph } from "../../runner/graph.ts";
-import { mergeStatement, planTable, toDuckdbSql } from "../../runner/statements.ts";
+import { planTable, replaceByKey, toDuckdbSql } from "../../runner/statements.ts";
 
 const t = (schema: string, name: string) => ({ database: "proj", schema, name });
 
@@ -60,13 +60,13 @@ describe("statements for DuckDB", () => {
     expect(plan.sql).toHaveLength(6);
     expect(plan.writeIndex).toBe(2);
     expect(plan.sql[plan.writeIndex]).toMatch(/^insert into "d"."counts" \("id", "copies"\) select/i);
-    expect(plan.sql[1]).toMatch(/delete from "d"."counts" using "sightline_merge_source" where "d"."counts"."id" = "sightline_merge_source"."id"/);
+    expect(plan.sql[1]).toMatch(/delete from "d"."counts" as dataform_dest using "sightline_merge_source" where dataform_dest."id" = "sightline_merge_source"."id"$/);
     expect(plan.sql.slice(4)).toEqual(["create table x as select 1", "select 2"]);
   });
 
-  it("adds the partition filter to the merge condition on the target side", () => {
-    expect(mergeStatement('"d"."t"', "select 1", ["k"], ["k", "v"], "day >= getvariable('d')")).toContain(
-      'on dataform_dest."k" = dataform_source."k" and dataform_dest.day >= getvariable(\'d\')'
+  it("adds the partition filter to the rows that can be replaced, on the target side, as Dataform's MERGE does", () => {
+    expect(replaceByKey('"d"."t"', "select 1", ["k"], ["k", "v"], "day >= getvariable('d')").prepare).toMatch(
+      /where dataform_dest."k" = "sightline_merge_source"."k" and dataform_dest.day >= getvariable\('d'\)$/
     );
   });
 });

@@ -1,26 +1,22 @@
 // The simulator's sender against a real ingest service on a loopback port (DuckDB sink on a temporary
 // file), and against a server that sheds load: acknowledged events are exactly the stored ones, and
 // batches refused with 503 are re-sent, not dropped.
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../ingest/config.ts";
-import { startService, type Service } from "../../ingest/service.ts";
+import type { Service } from "../../ingest/service.ts";
 import { DEFAULT_STREAM, type SimulatedEvent } from "../../simulate/events.ts";
 import { sendStream } from "../../simulate/sender.ts";
+import { startLocalService, type LocalService } from "../support/local_service.ts";
 
-let dir: string;
+let local: LocalService;
 let service: Service;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "sightline-simulate-"));
-  service = await startService(loadConfig({ SIGHTLINE_LOCAL: "true", PORT: "0", HOST: "127.0.0.1", SIGHTLINE_DB: path.join(dir, "w.duckdb"), LOG_LEVEL: "silent" }));
+  local = await startLocalService();
+  service = local.service;
 });
 afterAll(async () => {
-  await service.close();
-  await rm(dir, { recursive: true, force: true });
+  await local.stop();
 });
 
 describe("sending the simulated stream", () => {
