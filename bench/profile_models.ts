@@ -4,7 +4,7 @@
 // before the action really runs. With --full-refresh, nothing is appended and every model is rebuilt
 // from scratch instead (the full refresh's statements are the ones profiled).
 //   node bench/profile_models.ts DB ACTION[,ACTION...] [--full-refresh]   e.g. detection_counts_hourly,top_items_by_location
-import { columnNames, objectType, openDatabase } from "../runner/database.ts";
+import { describeObject, openDatabase } from "../runner/database.ts";
 import { executeActions } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
 import { planTable, toDuckdbSql } from "../runner/statements.ts";
@@ -28,8 +28,8 @@ for (const action of actionsInOrder(graph)) {
   const profiled = action.kind !== "operation" && targets.some((t) => action.name === t || action.name.endsWith(`.${t}`));
   if (profiled) {
     const { schema, name } = action.table.target;
-    const existing = await objectType(c, schema, name);
-    const plan = planTable(action.kind, action.table, existing, fullRefresh, existing === "table" ? await columnNames(c, schema, name) : []);
+    const existing = await describeObject(c, schema, name);
+    const plan = planTable(action.kind, action.table, existing?.type ?? null, fullRefresh, existing?.columns ?? []);
     console.log(`\n=== ${action.name} (${plan.mode})`);
     await c.run("begin transaction");
     for (const [index, script] of plan.sql.entries()) {

@@ -1,15 +1,14 @@
 // Where each action of an incremental run spends its time, split into phases: the compiled statements
 // (pre-operations, then the write), the COMMIT (WAL write and fsync, and DuckDB's automatic checkpoint
-// when the WAL passes checkpoint_threshold), and the row count the runner takes afterwards. Runs the
-// actions exactly as runner/execute.ts does (one transaction each, planTable's SQL), REPS times after a
-// warm-up, each time on 10 s of the stream appended first (100,000 raw rows). Models only.
+// when the WAL passes checkpoint_threshold). Runs the actions exactly as runner/execute.ts does (one
+// transaction each, planTable's SQL), REPS times after a warm-up, each time on 10 s of the stream appended first (100,000 raw rows). Models only.
 //   node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB]
 import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { columnNames, objectType, openDatabase } from "../runner/database.ts";
+import { describeObject, openDatabase } from "../runner/database.ts";
 import { executeActions } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
-import { planTable, targetSql } from "../runner/statements.ts";
+import { planTable } from "../runner/statements.ts";
 import { Transformer } from "../runner/transform.ts";
 import { appendStream } from "./generate.ts";
 import { median } from "./stats.ts";
@@ -35,7 +34,7 @@ const walBytes = () => {
   }
 };
 
-type Phases = { statements: number[]; commit: number; count: number; total: number; walBefore: number; walAfter: number };
+type Phases = { statements: number[]; commit: number; total: number; walBefore: number; walAfter: number };
 const perRep: Map<string, Phases>[] = [];
 for (let rep = 0; rep <= reps; rep++) {
   await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
@@ -47,15 +46,14 @@ for (let rep = 0; rep <= reps; rep++) {
       const t0 = performance.now();
       await executeActions(c, [action]);
       const ms = performance.now() - t0;
-      phases.set(action.name, { statements: [ms], commit: 0, count: 0, total: ms, walBefore: 0, walAfter: 0 });
+      phases.set(action.name, { statements: [ms], commit: 0, total: ms, walBefore: 0, walAfter: 0 });
       continue;
     }
     const t0 = performance.now();
     const { schema, name } = action.table.target;
     await c.run("begin transaction");
-    const existing = await objectType(c, schema, name);
-    const columns = existing === "table" ? await columnNames(c, schema, name) : [];
-    const plan = planTable(action.kind, action.table, existing, false, columns);
+    const existing = await describeObject(c, schema, name);
+    const plan = planTable(action.kind, action.table, existing?.type ?? null, false, existing?.columns ?? []);
     const statements: number[] = [];
     for (const script of plan.sql) {
       const extracted = await c.extractStatements(script);
@@ -72,10 +70,7 @@ for (let rep = 0; rep <= reps; rep++) {
     await c.run("commit");
     const commit = performance.now() - c0;
     const walAfter = walBytes();
-    const n0 = performance.now();
-    if (plan.mode !== "view") await c.runAndReadAll(`select count(*) from ${targetSql(action.table.target)}`);
-    const count = performance.now() - n0;
-    phases.set(action.name, { statements, commit, count, total: performance.now() - t0, walBefore, walAfter });
+    phases.set(action.name, { statements, commit, total: performance.now() - t0, walBefore, walAfter });
   }
   const runMs = performance.now() - runStarted;
   console.error(`${rep === 0 ? "warm-up" : `rep ${rep}`}: ${runMs.toFixed(0)} ms`);
@@ -83,8 +78,8 @@ for (let rep = 0; rep <= reps; rep++) {
 }
 
 const ms = (x: number) => `${Math.round(x)}`;
-console.log(`| action | total ms | statements ms (each; the last is the write) | commit ms (min – max) | WAL before → after commit (MB, median) | count ms |`);
-console.log(`|---|---|---|---|---|---|`);
+console.log(`| action | total ms | statements ms (each; the last is the write) | commit ms (min – max) | WAL before → after commit (MB, median) |`);
+console.log(`|---|---|---|---|---|`);
 for (const name of perRep[0]!.keys()) {
   const runs = perRep.map((p) => p.get(name)!);
   const statementCount = runs[0]!.statements.length;
@@ -92,7 +87,7 @@ for (const name of perRep[0]!.keys()) {
   const commits = runs.map((r) => r.commit);
   const mb = (x: number) => (x / 1e6).toFixed(1);
   console.log(
-    `| ${name} | ${ms(median(runs.map((r) => r.total)))} | ${each.join(" + ")} | ${ms(median(commits))} (${ms(Math.min(...commits))} – ${ms(Math.max(...commits))}) | ${mb(median(runs.map((r) => r.walBefore)))} → ${mb(median(runs.map((r) => r.walAfter)))} | ${ms(median(runs.map((r) => r.count)))} |`
+    `| ${name} | ${ms(median(runs.map((r) => r.total)))} | ${each.join(" + ")} | ${ms(median(commits))} (${ms(Math.min(...commits))} – ${ms(Math.max(...commits))}) | ${mb(median(runs.map((r) => r.walBefore)))} → ${mb(median(runs.map((r) => r.walAfter)))} |`
   );
 }
 const totals = perRep.map((p) => [...p.values()].reduce((s, x) => s + x.total, 0));

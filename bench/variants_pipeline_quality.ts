@@ -1,7 +1,7 @@
 // Times variants of pipeline_quality_hourly's compiled MERGE on a benchmark database, each in a transaction
 // rolled back (a one-off behind the findings in BENCHMARKS.md):
 //   node bench/variants_pipeline_quality.ts DB [--explain]
-import { columnNames, objectType, openDatabase } from "../runner/database.ts";
+import { describeObject, openDatabase } from "../runner/database.ts";
 import { actionsInOrder } from "../runner/graph.ts";
 import { planTable } from "../runner/statements.ts";
 import { Transformer } from "../runner/transform.ts";
@@ -15,7 +15,8 @@ await t.run({ selection: { includeAssertions: false, actions: ["detection_events
 const c = db.connection;
 const action = actionsInOrder(graph).find((a) => a.name.endsWith(".pipeline_quality_hourly"))!;
 if (action.kind === "assertion" || action.kind === "operation") throw new Error();
-const plan = planTable(action.kind, action.table, await objectType(c, "detections", "pipeline_quality_hourly"), false, await columnNames(c, "detections", "pipeline_quality_hourly"));
+const existing = await describeObject(c, "detections", "pipeline_quality_hourly");
+const plan = planTable(action.kind, action.table, existing?.type ?? null, false, existing?.columns ?? []);
 const explain = process.argv.includes("--explain");
 const variants: Record<string, (s: string) => string> = {
   asIs: (s) => s,

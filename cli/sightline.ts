@@ -80,6 +80,7 @@ program
       const report = await transformer.run({
         fullRefresh: options.fullRefresh,
         runTests: options.tests,
+        countRows: true,
         selection: { actions: options.actions, tags: options.tags, includeDependencies: options.includeDeps, includeAssertions: options.assertions },
         onAction: options.json ? undefined : (result) => console.log(actionLine(result)),
       });
@@ -310,7 +311,7 @@ program
       await stageLocations(db.connection, files.locations, locationsFileFor(options.db));
       const loaded = await loadEvents(db.connection, files.events, rawSchemaOf(graph));
       console.log(`loaded ${loaded.accepted} sample events into ${options.db}`);
-      const report = await transformer.run({ runTests: true, onAction: (result) => console.log(actionLine(result)) });
+      const report = await transformer.run({ runTests: true, countRows: true, onAction: (result) => console.log(actionLine(result)) });
       printRun(report, false);
       if (!report.ok) return;
       const top = await db.connection.runAndReadAll(

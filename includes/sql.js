@@ -60,6 +60,11 @@ module.exports = {
       `list_sort(list_distinct(list_concat(${left}, coalesce(${right}, []))))`
     ),
   arrayLength: (expr) => pick(`ARRAY_LENGTH(${expr})`, `len(${expr})`),
+  // True while `table` holds fewer than `rows` rows. BigQuery answers a whole-table COUNT(*) from
+  // metadata; DuckDB counts row by row once a table has uncheckpointed rows (~60 ms a run for
+  // detection_events at 24 h of history), so there the count stops at `rows`.
+  fewerRowsThan: (table, rows) =>
+    pick(`(select count(*) from ${table}) < ${rows}`, `(select count(*) from (select 1 from ${table} limit ${rows}) as first_rows) < ${rows}`),
   // Replaces a table with the rows of a Parquet file: LOAD DATA from Cloud Storage in BigQuery,
   // read_parquet on a local file in DuckDB. Both are atomic: readers see the old or the new version.
   replaceTableFromParquet: (target, uri, columns) =>

@@ -55,20 +55,29 @@ export function qualifiedName(schema: string, table: string): string {
 
 export type ObjectType = "table" | "view";
 
-export async function objectType(connection: DuckDBConnection, schema: string, name: string): Promise<ObjectType | null> {
-  const reader = await connection.runAndReadAll(
-    "select table_type from information_schema.tables where table_schema = $schema and table_name = $name",
-    { schema, name }
-  );
-  const type = reader.getRowObjectsJS()[0]?.table_type;
-  if (type === undefined) return null;
-  return type === "VIEW" ? "view" : "table";
+/** What a name is in the database (null: nothing yet) and, for a table, its columns in order. */
+export interface ExistingObject {
+  type: ObjectType;
+  columns: string[];
 }
 
-export async function columnNames(connection: DuckDBConnection, schema: string, name: string): Promise<string[]> {
+/**
+ * One catalog query per action: a run asks this of every model, and information_schema's views cost a
+ * few milliseconds each (two queries per action added ~60 ms to an incremental run).
+ */
+export async function describeObject(connection: DuckDBConnection, schema: string, name: string): Promise<ExistingObject | null> {
   const reader = await connection.runAndReadAll(
-    "select column_name from information_schema.columns where table_schema = $schema and table_name = $name order by ordinal_position",
+    `select 'table' as type, (select list(column_name order by column_index) from duckdb_columns() c
+         where c.database_oid = t.database_oid and c.table_oid = t.table_oid) as columns
+       from duckdb_tables() t
+      where t.database_name = current_database() and t.schema_name = $schema and t.table_name = $name
+     union all
+     select 'view', []
+       from duckdb_views() v
+      where v.database_name = current_database() and v.schema_name = $schema and v.view_name = $name`,
     { schema, name }
   );
-  return reader.getRowObjectsJS().map((row) => String(row.column_name));
+  const row = reader.getRowObjectsJS()[0];
+  if (!row) return null;
+  return { type: row.type === "view" ? "view" : "table", columns: (row.columns as unknown[]).map(String) };
 }

@@ -31,6 +31,8 @@ export interface RunOptions {
   selection?: Selection;
   /** Also run the compiled `type: "test"` unit tests. */
   runTests?: boolean;
+  /** Report each table's row count after its action (ExecuteOptions.countRows). */
+  countRows?: boolean;
   onAction?: (result: ActionResult) => void;
 }
 
@@ -92,7 +94,7 @@ export class Transformer {
     if (loadsLocations && locationsFile && !existsSync(locationsFile)) {
       throw new Error(`Dataset B is missing: no file at ${locationsFile}. Load it with: sightline load --locations B.parquet`);
     }
-    const results = await executeActions(connection, actions, { fullRefresh: options.fullRefresh, onAction: options.onAction });
+    const results = await executeActions(connection, actions, { fullRefresh: options.fullRefresh, countRows: options.countRows, onAction: options.onAction });
     const tests: TestResult[] = [];
     if (options.runTests) {
       for (const test of graph.tests) tests.push(await executeTest(connection, test));

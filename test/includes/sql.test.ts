@@ -16,6 +16,7 @@ type Sql = {
   arrayAggSorted(expr: string): string;
   arrayUnion(left: string, right: string): string;
   arrayLength(expr: string): string;
+  fewerRowsThan(table: string, rows: number): string;
   replaceTableFromParquet(target: string, uri: string, columns: { name: string; type: string }[]): string;
   stringLiteral(text: string): string;
   floorToSeconds(ts: string, seconds: number): string;
@@ -102,6 +103,15 @@ describe("includes/sql.js", () => {
     expect(squash(bigquery.arrayUnion("a", "b"))).toBe(
       "ARRAY(SELECT DISTINCT element FROM UNNEST(ARRAY_CONCAT(a, IFNULL(b, []))) AS element ORDER BY element)"
     );
+  });
+
+  it("asks whether a table is still small: a metadata COUNT(*) on BigQuery, a count that stops at the bound on DuckDB", async () => {
+    expect(bigquery.fewerRowsThan("`p.d.t`", 10)).toBe("(select count(*) from `p.d.t`) < 10");
+    expect(duckdb.fewerRowsThan("t", 10)).toMatch(/limit 10\b/);
+    const fiveRows = ["create table t as select range as id from range(5)"];
+    expect(await duckdbValue(duckdb.fewerRowsThan("t", 5), fiveRows)).toBe(false);
+    expect(await duckdbValue(duckdb.fewerRowsThan("t", 6), fiveRows)).toBe(true);
+    expect(await duckdbValue(duckdb.fewerRowsThan("t", 1), ["create table t (id int)"])).toBe(true);
   });
 
   it("quotes strings for each dialect so a quote in a path cannot end the literal", async () => {

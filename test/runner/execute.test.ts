@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../runner/database.ts";
+import { describeObject, openDatabase, type Database } from "../../runner/database.ts";
 import { executeActions, executeTest } from "../../runner/execute.ts";
 import { actionsInOrder, parseCompiledGraph } from "../../runner/graph.ts";
 import { planTable, replaceByKey, toDuckdbSql } from "../../runner/statements.ts";
@@ -71,15 +71,32 @@ describe("statements for DuckDB", () => {
   });
 });
 
+describe("describeObject", () => {
+  it("tells a table (with its columns in order) from a view and from nothing, in the schema asked for", async () => {
+    await db.connection.run("create schema s; create table s.t (b int, a varchar, c date); create view s.v as select 1 as x; create table main.t (z int)");
+    // A temporary table of the same name is not the model's table.
+    await db.connection.run("create temp table v (y int)");
+    expect(await describeObject(db.connection, "s", "t")).toEqual({ type: "table", columns: ["b", "a", "c"] });
+    expect(await describeObject(db.connection, "s", "v")).toEqual({ type: "view", columns: [] });
+    expect(await describeObject(db.connection, "s", "missing")).toBeNull();
+    expect(await describeObject(db.connection, "main", "t")).toEqual({ type: "table", columns: ["z"] });
+  });
+});
+
 describe("executing a compiled graph on DuckDB", () => {
   it("runs pre-operations and the merge so a second run adds only new keys", async () => {
     const actions = actionsInOrder(incrementalGraph());
     const first = await executeActions(db.connection, actions);
     expect(first.map((r) => [r.name, r.status, r.mode])).toEqual([["d.counts", "ok", "create"], ["a.check", "ok", "assertion"]]);
     await db.connection.run("insert into raw.events values (3, 'z'), (1, 'x')");
-    const second = await executeActions(db.connection, actions);
+    const second = await executeActions(db.connection, actions, { countRows: true });
     expect(second[0]).toMatchObject({ mode: "merge", rowsChanged: 1, rows: 3 });
-    expect(await rows("select id, copies from d.counts order by id")).toEqual([{ id: 1, copies: "1" }, { id: 2, copies: "2" }, { id: 3, copies: "1" }]);
+    // Row counts cost a scan once a table has deleted rows: a run without countRows reports none.
+    await db.connection.run("insert into raw.events values (4, 'w')");
+    const third = await executeActions(db.connection, actions);
+    expect(third[0]).toMatchObject({ mode: "merge", rowsChanged: 1 });
+    expect(third[0]!.rows).toBeUndefined();
+    expect(await rows("select id, copies from d.counts order by id")).toEqual([{ id: 1, copies: "1" }, { id: 2, copies: "2" }, { id: 3, copies: "1" }, { id: 4, copies: "1" }]);
   });
 
   it("fails the run on an assertion that returns rows, and names them", async () => {

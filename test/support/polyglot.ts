@@ -8,7 +8,7 @@
 // Dataset B is loaded by the DuckDB compile's own operation.
 import * as polyglot from "@polyglot-sql/sdk";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { objectType } from "../../runner/database.ts";
+import { describeObject } from "../../runner/database.ts";
 import { executeActions, type ActionResult } from "../../runner/execute.ts";
 import { actionsInOrder, type Action, type CompiledGraph } from "../../runner/graph.ts";
 
@@ -85,7 +85,7 @@ export async function runTranslated(connection: DuckDBConnection, bigquery: Comp
       continue;
     }
     const { schema, name } = action.table.target;
-    const incremental = action.kind === "incremental" && (await objectType(connection, schema, name)) === "table";
+    const incremental = action.kind === "incremental" && (await describeObject(connection, schema, name))?.type === "table";
     const values = new Map<string, string>();
     const preOps = incremental ? action.table.incrementalPreOps ?? [] : action.table.preOps ?? [];
     for (const declaration of declarations(preOps)) {
