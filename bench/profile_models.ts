@@ -28,8 +28,7 @@ for (const action of actionsInOrder(graph)) {
   const profiled = action.kind !== "operation" && targets.some((t) => action.name === t || action.name.endsWith(`.${t}`));
   if (profiled) {
     const { schema, name } = action.table.target;
-    const existing = await describeObject(c, schema, name);
-    const plan = planTable(action.kind, action.table, existing?.type ?? null, fullRefresh, existing?.columns ?? []);
+    const plan = planTable(action.kind, action.table, await describeObject(c, schema, name), fullRefresh);
     console.log(`\n=== ${action.name} (${plan.mode})`);
     await c.run("begin transaction");
     for (const [index, script] of plan.sql.entries()) {

@@ -1,7 +1,8 @@
 // Where each action of an incremental run spends its time, split into phases: the compiled statements
 // (pre-operations, then the write), the COMMIT (WAL write and fsync, and DuckDB's automatic checkpoint
 // when the WAL passes checkpoint_threshold). Runs the actions exactly as runner/execute.ts does (one
-// transaction each, planTable's SQL), REPS times after a warm-up, each time on 10 s of the stream appended first (100,000 raw rows). Models only.
+// transaction each, planTable's SQL), REPS times after a warm-up, each time on 10 s of the stream
+// appended first (100,000 raw rows). Models only.
 //   node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB]
 import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -52,8 +53,7 @@ for (let rep = 0; rep <= reps; rep++) {
     const t0 = performance.now();
     const { schema, name } = action.table.target;
     await c.run("begin transaction");
-    const existing = await describeObject(c, schema, name);
-    const plan = planTable(action.kind, action.table, existing?.type ?? null, false, existing?.columns ?? []);
+    const plan = planTable(action.kind, action.table, await describeObject(c, schema, name), false);
     const statements: number[] = [];
     for (const script of plan.sql) {
       const extracted = await c.extractStatements(script);

@@ -15,8 +15,7 @@ await t.run({ selection: { includeAssertions: false, actions: ["detection_events
 const c = db.connection;
 const action = actionsInOrder(graph).find((a) => a.name.endsWith(".pipeline_quality_hourly"))!;
 if (action.kind === "assertion" || action.kind === "operation") throw new Error();
-const existing = await describeObject(c, "detections", "pipeline_quality_hourly");
-const plan = planTable(action.kind, action.table, existing?.type ?? null, false, existing?.columns ?? []);
+const plan = planTable(action.kind, action.table, await describeObject(c, "detections", "pipeline_quality_hourly"), false);
 const explain = process.argv.includes("--explain");
 const variants: Record<string, (s: string) => string> = {
   asIs: (s) => s,

@@ -121,8 +121,7 @@ async function executeAction(connection: DuckDBConnection, action: Action, optio
   const { schema, name } = action.table.target;
   const target = targetSql(action.table.target);
   const { mode, rowsChanged } = await inTransaction(connection, async () => {
-    const existing = await describeObject(connection, schema, name);
-    const plan = planTable(action.kind, action.table, existing?.type ?? null, options.fullRefresh ?? false, existing?.columns ?? []);
+    const plan = planTable(action.kind, action.table, await describeObject(connection, schema, name), options.fullRefresh ?? false);
     const counts = await runScript(connection, plan.sql);
     return { mode: plan.mode, rowsChanged: counts[plan.writeIndex] ?? 0 };
   });

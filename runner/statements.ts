@@ -1,6 +1,6 @@
 // Writes the DDL/DML around the compiled SELECTs, as Dataform's BigQuery adapter does, for DuckDB.
 import type { CompiledTable, Target } from "./graph.ts";
-import { qualifiedName, quoteIdentifier, type ObjectType } from "./database.ts";
+import { qualifiedName, quoteIdentifier, type ExistingObject } from "./database.ts";
 
 /**
  * Dataform renders every ref() as one backticked `project.dataset.table` path; DuckDB has no backtick
@@ -27,16 +27,17 @@ export interface TablePlan {
 }
 
 /**
- * What one table action executes. Incremental tables are written incrementally only when they exist
- * as tables and no full refresh was asked for, like Dataform's own runner.
+ * What one table action executes, given what its target is now (describeObject). Incremental tables
+ * are written incrementally only when they exist as tables and no full refresh was asked for, like
+ * Dataform's own runner.
  */
 export function planTable(
   kind: "table" | "view" | "materialized_view" | "incremental",
   table: CompiledTable,
-  existing: ObjectType | null,
-  fullRefresh: boolean,
-  existingColumns: string[]
+  existingObject: ExistingObject | null,
+  fullRefresh: boolean
 ): TablePlan {
+  const existing = existingObject?.type ?? null;
   const target = targetSql(table.target);
   const sql: string[] = [];
   const wantsView = kind === "view" || kind === "materialized_view";
@@ -63,7 +64,7 @@ export function planTable(
     const query = table.incrementalQuery ?? table.query;
     if (table.uniqueKey && table.uniqueKey.length > 0) {
       mode = "merge";
-      const steps = replaceByKey(target, query, table.uniqueKey, existingColumns, table.bigquery?.updatePartitionFilter);
+      const steps = replaceByKey(target, query, table.uniqueKey, existingObject?.columns ?? [], table.bigquery?.updatePartitionFilter);
       sql.push(steps.prepare, steps.write);
       cleanUp = [steps.cleanUp];
     } else {

@@ -46,16 +46,17 @@ describe("statements for DuckDB", () => {
 
   it("creates an incremental table in full on its first run and merges afterwards", () => {
     const table = incrementalGraph().tables[0]!;
-    expect(planTable("incremental", table, null, false, []).mode).toBe("create");
-    expect(planTable("incremental", table, "table", false, ["id", "copies"]).mode).toBe("merge");
-    expect(planTable("incremental", table, "table", true, ["id", "copies"]).mode).toBe("create");
-    expect(planTable("incremental", { ...table, uniqueKey: undefined }, "table", false, ["id"]).mode).toBe("insert");
-    expect(planTable("materialized_view", table, "table", false, []).sql[0]).toBe('drop table "d"."counts"');
+    const existingTable = { type: "table" as const, columns: ["id", "copies"] };
+    expect(planTable("incremental", table, null, false).mode).toBe("create");
+    expect(planTable("incremental", table, existingTable, false).mode).toBe("merge");
+    expect(planTable("incremental", table, existingTable, true).mode).toBe("create");
+    expect(planTable("incremental", { ...table, uniqueKey: undefined }, { type: "table", columns: ["id"] }, false).mode).toBe("insert");
+    expect(planTable("materialized_view", table, { type: "table", columns: [] }, false).sql[0]).toBe('drop table "d"."counts"');
   });
 
   it("points at the statement that writes the table, before pre- and after post-operations", () => {
     const table = { ...incrementalGraph().tables[0]!, incrementalPreOps: ["set variable a = 1"], incrementalPostOps: ["create table x as select 1", "select 2"] };
-    const plan = planTable("incremental", table, "table", false, ["id", "copies"]);
+    const plan = planTable("incremental", table, { type: "table", columns: ["id", "copies"] }, false);
     // pre-operation, source + delete, insert, drop the source, two post-operations
     expect(plan.sql).toHaveLength(6);
     expect(plan.writeIndex).toBe(2);
@@ -74,12 +75,13 @@ describe("statements for DuckDB", () => {
 describe("describeObject", () => {
   it("tells a table (with its columns in order) from a view and from nothing, in the schema asked for", async () => {
     await db.connection.run("create schema s; create table s.t (b int, a varchar, c date); create view s.v as select 1 as x; create table main.t (z int)");
-    // A temporary table of the same name is not the model's table.
+    // A temporary table (the runner's merge source is one) is not the model's table, even in schema main.
     await db.connection.run("create temp table v (y int)");
     expect(await describeObject(db.connection, "s", "t")).toEqual({ type: "table", columns: ["b", "a", "c"] });
     expect(await describeObject(db.connection, "s", "v")).toEqual({ type: "view", columns: [] });
     expect(await describeObject(db.connection, "s", "missing")).toBeNull();
     expect(await describeObject(db.connection, "main", "t")).toEqual({ type: "table", columns: ["z"] });
+    expect(await describeObject(db.connection, "main", "v")).toBeNull();
   });
 });
 
