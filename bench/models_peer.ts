@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { datasetFile, DEFAULT_RAW_DATASET, sqlString } from "../runner/database.ts";
 import { POSTGRES_AVAILABLE, startPostgres, type PostgresServer } from "./postgres_server.ts";
 import { runChild as child } from "./models.ts";
 import { spread } from "./stats.ts";
@@ -97,6 +98,8 @@ async function timed(server: PostgresServer, client: pg.Client, statements: stri
 async function copyRows(dbFile: string, client: pg.Client, where: string, scratch: string, withLocations: boolean) {
   const instance = await DuckDBInstance.create(dbFile, { access_mode: "READ_ONLY" });
   const duck = await instance.connect();
+  // The raw dataset is a file of its own (runner/database.ts): attach it, read-only like the warehouse.
+  await duck.run(`attach ${sqlString(datasetFile(dbFile, DEFAULT_RAW_DATASET))} as ${DEFAULT_RAW_DATASET} (read_only)`);
   const export_ = async (query: string, file: string, table: string) => {
     await duck.run(`copy (${query}) to '${file}' (format csv, header false)`);
     await pipeline(createReadStream(file), client.query(copyFrom(`copy ${table} from stdin with (format csv)`)));

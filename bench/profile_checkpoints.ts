@@ -2,19 +2,22 @@
 // leaves every row to be compressed by a checkpoint later (a commit that crosses checkpoint_threshold
 // runs it, and other commits wait). Appends groups of STEP rows shaped like the service's events to a
 // fresh raw table and times an explicit CHECKPOINT after each, marking the ones that completed a row
-// group (122,880 rows); then the same per column, to show which columns the time goes to.
+// group (RAW_ROW_GROUP_SIZE rows); then the same per column, to show which columns the time goes to.
 //   node bench/profile_checkpoints.ts [STEP] [GROUPS]        defaults 40000 and 30
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { openDatabase } from "../runner/database.ts";
+import { datasetFile, DEFAULT_RAW_DATASET, openDatabase, RAW_ROW_GROUP_SIZE } from "../runner/database.ts";
 import { ensureRawTables } from "../runner/raw_tables.ts";
 import { median } from "./stats.ts";
 
 const step = Number(process.argv[2] ?? 40_000);
 const groups = Number(process.argv[3] ?? 30);
-const ROW_GROUP = 122_880;
+const ROW_GROUP = RAW_ROW_GROUP_SIZE;
 const file = path.join(tmpdir(), `sightline-profile-checkpoints-${process.pid}.duckdb`);
+const removeFiles = () => {
+  for (const f of [file, datasetFile(file, DEFAULT_RAW_DATASET)]) for (const suffix of ["", ".wal"]) rmSync(f + suffix, { force: true });
+};
 
 // The service's rows: a constant subscription name, a unique message id, ids, an item name like the
 // ingest benchmark's, epoch-millisecond detection times.
@@ -33,15 +36,15 @@ const COLUMNS: Record<string, string> = {
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
 async function profile(table: string, columns: string[]): Promise<{ crossing: number[]; within: number[] }> {
-  rmSync(file, { force: true });
-  rmSync(`${file}.wal`, { force: true });
+  removeFiles();
   const db = await openDatabase(file, { memoryLimit: "256MB" });
   const c = db.connection;
   // Only the explicit CHECKPOINT below runs one.
   await c.run("set checkpoint_threshold = '100GB'");
-  if (table === "raw") await ensureRawTables(c, "detections_raw");
-  else await c.run(`create table t as select ${COLUMNS[columns[0]!]} as v from range(0) r(i)`);
-  const target = table === "raw" ? "detections_raw.raw_detection_events" : "t";
+  // Both in the raw dataset's own file, with its row group size (runner/database.ts).
+  if (table === "raw") await ensureRawTables(c, DEFAULT_RAW_DATASET);
+  else await c.run(`create table ${DEFAULT_RAW_DATASET}.t as select ${COLUMNS[columns[0]!]} as v from range(0) r(i)`);
+  const target = `${DEFAULT_RAW_DATASET}.${table === "raw" ? "raw_detection_events" : "t"}`;
   const crossing: number[] = [];
   const within: number[] = [];
   let rows = 0;
@@ -50,11 +53,11 @@ async function profile(table: string, columns: string[]): Promise<{ crossing: nu
     const completed = Math.floor((rows + step) / ROW_GROUP) > Math.floor(rows / ROW_GROUP);
     rows += step;
     const started = performance.now();
-    await c.run("checkpoint");
+    await c.run(`checkpoint ${DEFAULT_RAW_DATASET}`);
     (completed ? crossing : within).push(performance.now() - started);
   }
   db.close();
-  rmSync(file, { force: true });
+  removeFiles();
   return { crossing, within };
 }
 

@@ -1,4 +1,6 @@
-// Opens the local warehouse: one DuckDB file, one schema per BigQuery dataset, timestamps in UTC.
+// Opens the local warehouse: one DuckDB file with a schema per BigQuery dataset, except the raw dataset,
+// which is a DuckDB file of its own attached under the dataset's name (so `detections_raw.x` names the
+// same table either way); timestamps in UTC.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
@@ -7,9 +9,25 @@ export interface DatabaseOptions {
   /** DuckDB's memory_limit; DuckDB spills to disk beyond it. */
   memoryLimit?: string;
   threads?: number;
+  /** The raw dataset to attach (DEFAULT_RAW_DATASET unless the configuration names another). */
+  rawDataset?: string;
 }
 
 export const DEFAULT_MEMORY_LIMIT = "3GB";
+
+/** The dataset the Pub/Sub subscription (locally: the ingest sink) writes. */
+export const DEFAULT_RAW_DATASET = "detections_raw";
+
+/**
+ * Rows per row group in the raw dataset's file (DuckDB's default is 122,880). The sink commits small
+ * groups, which a checkpoint compresses later with every other commit waiting; smaller row groups make
+ * those checkpoints short and let a larger commit write whole compressed row groups itself. Measured
+ * in the ingest benchmark (BENCHMARKS.md, "Ingest"): 16,384 rows took the durable path from ~280 k to
+ * ~340 k events/s and its p99 at 100,000 events/s from ~240 to ~70 ms; 8,192 and 32,768 were close
+ * behind, 65,536 no better than the default. A property of the attach, not of the file: every attach
+ * must give it.
+ */
+export const RAW_ROW_GROUP_SIZE = 16_384;
 
 export interface Database {
   path: string;
@@ -28,6 +46,7 @@ export async function openDatabase(file: string, options: DatabaseOptions = {}):
   // TIMESTAMP vs TIMESTAMPTZ comparisons depend on the zone: pin it for every connection so results
   // never do. (Set after start-up: the time zone setting needs the built-in ICU extension loaded.)
   await connection.run("set global TimeZone = 'UTC'");
+  await attachDataset(connection, options.rawDataset ?? DEFAULT_RAW_DATASET);
   return {
     path: file,
     instance,
@@ -37,6 +56,41 @@ export async function openDatabase(file: string, options: DatabaseOptions = {}):
       instance.closeSync();
     },
   };
+}
+
+/**
+ * The file that holds a dataset kept apart from the warehouse file: `data/sightline.duckdb` keeps
+ * `detections_raw` in `data/sightline.detections_raw.duckdb`.
+ */
+export function datasetFile(warehouseFile: string, dataset: string): string {
+  const stem = warehouseFile.endsWith(".duckdb") ? warehouseFile.slice(0, -".duckdb".length) : warehouseFile;
+  return `${stem}.${dataset}.duckdb`;
+}
+
+/**
+ * Attaches the raw dataset's own file under the dataset's name, unless it is attached already or the
+ * warehouse file holds it as a schema (a file made before the raw dataset moved out keeps working as
+ * it was). Why a file of its own: the sink's frequent checkpoints then touch only the raw tables, the
+ * model runs' checkpoints never rewrite raw data, and the raw file gets its own row group size.
+ */
+export async function attachDataset(connection: DuckDBConnection, dataset: string): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    `select (select count(*) from duckdb_databases() where database_name = $dataset) as attached,
+            (select count(*) from duckdb_schemas() where database_name = current_database() and schema_name = $dataset) as schemas,
+            (select path from duckdb_databases() where database_name = current_database()) as path`,
+    { dataset }
+  );
+  const row = reader.getRowObjectsJS()[0]!;
+  if (Number(row.attached) > 0 || Number(row.schemas) > 0) return;
+  const file = row.path ? datasetFile(String(row.path), dataset) : ":memory:";
+  await connection.run(`attach ${sqlString(file)} as ${quoteIdentifier(dataset)} (row_group_size ${RAW_ROW_GROUP_SIZE})`);
+}
+
+/** A schema for a dataset's tables, unless the dataset is an attached file of its own. */
+export async function ensureSchema(connection: DuckDBConnection, dataset: string): Promise<void> {
+  const reader = await connection.runAndReadAll("select count(*) as n from duckdb_databases() where database_name = $dataset", { dataset });
+  if (Number(reader.getRowObjectsJS()[0]!.n) > 0) return;
+  await connection.run(`create schema if not exists ${quoteIdentifier(dataset)}`);
 }
 
 /** DuckDB identifiers are double-quoted; BigQuery's backticked paths never reach DuckDB. */

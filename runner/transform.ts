@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { ProjectCompiler, type Vars } from "./compile.ts";
 import type { Database } from "./database.ts";
-import { quoteIdentifier } from "./database.ts";
+import { ensureSchema } from "./database.ts";
 import { executeActions, executeTest, type ActionResult, type TestResult } from "./execute.ts";
 import { actionsInOrder, selectActions, type CompiledGraph, type Selection } from "./graph.ts";
 import { ensureRawTables } from "./raw_tables.ts";
@@ -83,7 +83,7 @@ export class Transformer {
     const connection = this.db.connection;
     await ensureRawTables(connection, rawSchemaOf(graph));
     const schemas = new Set([...graph.tables, ...graph.operations, ...graph.assertions].map((a) => a.target.schema));
-    for (const schema of schemas) await connection.run(`create schema if not exists ${quoteIdentifier(schema)}`);
+    for (const schema of schemas) await ensureSchema(connection, schema);
 
     // Downstream models add up rows by load time: rebuilding an upstream table alone would make them
     // count its rows twice, so a partial full refresh always takes everything downstream along.

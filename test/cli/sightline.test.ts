@@ -6,6 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { datasetFile } from "../../runner/database.ts";
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, "../../cli/sightline.ts");
@@ -89,12 +90,12 @@ describe("sightline load, transform and top", () => {
 
   it("keeps the good rows and sends each bad one to the dead letters with its reason", async () => {
     const raw = await scratch<{ detection_oid: string; item_name: string }>(
-      `attach ${q(db)} as w (read_only); select detection_oid::varchar as detection_oid, item_name from w.detections_raw.raw_detection_events order by all`
+      `attach ${q(datasetFile(db, "detections_raw"))} as detections_raw (read_only); select detection_oid::varchar as detection_oid, item_name from detections_raw.raw_detection_events order by all`
     );
     expect(raw.map((r) => r.detection_oid)).toEqual(["2", "3", "4", "5", "9007199254740993", "9007199254740993"]);
     expect(raw.find((r) => r.detection_oid === "4")!.item_name).toBe("café ☕ '; --");
     const dead = await scratch<{ reason: string }>(
-      `attach ${q(db)} as w (read_only); select attributes->>'reason' as reason from w.detections_raw.invalid_detection_events order by attributes->>'row'`
+      `attach ${q(datasetFile(db, "detections_raw"))} as detections_raw (read_only); select attributes->>'reason' as reason from detections_raw.invalid_detection_events order by attributes->>'row'`
     );
     expect(dead.map((d) => d.reason).sort()).toEqual([
       "detection_oid must be an int64",

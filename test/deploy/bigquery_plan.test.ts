@@ -78,7 +78,7 @@ describe("the BigQuery part of the deploy plan", () => {
     const db = await openDatabase(":memory:");
     try {
       await ensureRawTables(db.connection, "detections_raw");
-      const reader = await db.connection.runAndReadAll("select column_name, data_type from information_schema.columns where table_schema = 'detections_raw' and table_name = 'raw_detection_events' order by ordinal_position");
+      const reader = await db.connection.runAndReadAll("select column_name, data_type from information_schema.columns where table_catalog = 'detections_raw' and table_name = 'raw_detection_events' order by ordinal_position");
       const bigqueryType: Record<string, string> = { VARCHAR: "STRING", BIGINT: "INTEGER", TIMESTAMP: "TIMESTAMP", JSON: "JSON" };
       expect(RAW_SCHEMA.map((f) => [f.name, f.type])).toEqual(reader.getRowObjectsJS().map((r) => [r.column_name, bigqueryType[String(r.data_type)]]));
     } finally {

@@ -78,7 +78,7 @@ export async function writeLocations(warehouse: TestWarehouse, locations: Locati
 /** Appends copies to the raw table in one transaction, as one commit of the sink would. */
 export async function insertRawEvents(warehouse: TestWarehouse, events: RawEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const appender = await warehouse.db.connection.createAppender("raw_detection_events", RAW_SCHEMA);
+  const appender = await warehouse.db.connection.createAppender("raw_detection_events", "main", RAW_SCHEMA);
   for (const e of events) {
     appender.appendVarchar(e.subscription_name ?? "test-sink");
     appender.appendVarchar(e.message_id);
