@@ -26,6 +26,7 @@ function summary(report: RunReport) {
   if (failed.length) throw new Error(`run failed: ${failed.map((a) => a.error ?? a.name).join("; ")}`);
   return {
     durationMs: report.durationMs,
+    checkpointMs: report.checkpointMs,
     compiled: report.compiled,
     actions: report.actions.map((a) => ({ name: a.name, kind: a.kind, mode: a.mode, durationMs: a.durationMs, rowsChanged: a.rowsChanged, rows: a.rows })),
   };

@@ -1,11 +1,13 @@
 // Where each action of an incremental run spends its time, split into phases: the compiled statements
 // (pre-operations, then the write), the COMMIT (WAL write and fsync, and DuckDB's automatic checkpoint
-// when the WAL passes checkpoint_threshold). Runs the actions exactly as runner/execute.ts does (one
+// when the WAL passes checkpoint_threshold), and apart from the run the checkpoint the runner takes
+// after it when due (runner/checkpoints.ts). Runs the actions exactly as runner/execute.ts does (one
 // transaction each, planTable's SQL), REPS times after a warm-up, each time on 10 s of the stream
 // appended first (100,000 raw rows). Models only.
 //   node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB]
 import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "../runner/checkpoints.ts";
 import { describeObject, openDatabase } from "../runner/database.ts";
 import { executeActions } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
@@ -35,6 +37,8 @@ const walBytes = () => {
   }
 };
 
+const checkpoints = await OwnedCheckpoints.of(c, WAREHOUSE_CHECKPOINT_BYTES);
+const checkpointTimes: number[] = [];
 type Phases = { statements: number[]; commit: number; total: number; walBefore: number; walAfter: number };
 const perRep: Map<string, Phases>[] = [];
 for (let rep = 0; rep <= reps; rep++) {
@@ -73,8 +77,13 @@ for (let rep = 0; rep <= reps; rep++) {
     phases.set(action.name, { statements, commit, total: performance.now() - t0, walBefore, walAfter });
   }
   const runMs = performance.now() - runStarted;
-  console.error(`${rep === 0 ? "warm-up" : `rep ${rep}`}: ${runMs.toFixed(0)} ms`);
-  if (rep > 0) perRep.push(phases);
+  // As the runner does after a run (runner/transform.ts): the warehouse's checkpoint when due, timed apart.
+  const checkpointMs = await checkpoints.maybe(c);
+  console.error(`${rep === 0 ? "warm-up" : `rep ${rep}`}: ${runMs.toFixed(0)} ms${checkpointMs ? `, then a checkpoint of ${checkpointMs.toFixed(0)} ms` : ""}`);
+  if (rep > 0) {
+    perRep.push(phases);
+    checkpointTimes.push(checkpointMs);
+  }
 }
 
 const ms = (x: number) => `${Math.round(x)}`;
@@ -92,4 +101,8 @@ for (const name of perRep[0]!.keys()) {
 }
 const totals = perRep.map((p) => [...p.values()].reduce((s, x) => s + x.total, 0));
 console.log(`\nmodels-only run: median ${ms(median(totals))} ms (${ms(Math.min(...totals))} – ${ms(Math.max(...totals))}), ${perRep.length} runs`);
+const taken = checkpointTimes.filter((x) => x > 0);
+console.log(
+  `checkpoints after runs: ${taken.length} of ${checkpointTimes.length} runs${taken.length ? `, ${taken.map(ms).join(", ")} ms; amortised ${ms(taken.reduce((a, b) => a + b, 0) / checkpointTimes.length)} ms a run` : ""}`
+);
 db.close();

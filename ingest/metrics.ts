@@ -32,6 +32,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    sinkCheckpointSeconds: new Histogram({
+      name: "sightline_sink_checkpoint_duration_seconds",
+      help: "Time the DuckDB sink took to checkpoint the raw dataset (it does when the WAL passes 16 MB; commits wait meanwhile).",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     sinkReopenSeconds: new Histogram({
       name: "sightline_sink_reopen_duration_seconds",
       help: "Time the DuckDB sink took to reopen its file (it does every DUCKDB_REOPEN_EVERY_ROWS rows).",

@@ -64,6 +64,7 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     sink = new DuckdbSink(await database.instance.connect(), {
       rawSchema: config.rawDataset,
       onCommit: (events) => metrics.sinkBatchEvents.observe(events),
+      onCheckpoint: (seconds) => metrics.sinkCheckpointSeconds.observe(seconds),
       reopen: options.database ? undefined : reopen,
     });
   } else {

@@ -15,6 +15,12 @@ export interface DatabaseOptions {
 
 export const DEFAULT_MEMORY_LIMIT = "3GB";
 
+/**
+ * DuckDB's own checkpoint_threshold on every instance, reached only by a writer that checkpoints
+ * nothing itself: the sink and the model runner checkpoint what they write (runner/checkpoints.ts).
+ */
+export const SAFETY_NET_CHECKPOINT_THRESHOLD = "1GB";
+
 /** The dataset the Pub/Sub subscription (locally: the ingest sink) writes. */
 export const DEFAULT_RAW_DATASET = "detections_raw";
 
@@ -40,6 +46,7 @@ export async function openDatabase(file: string, options: DatabaseOptions = {}):
   if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const instance = await DuckDBInstance.create(file, {
     memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+    checkpoint_threshold: SAFETY_NET_CHECKPOINT_THRESHOLD,
     ...(options.threads ? { threads: String(options.threads) } : {}),
   });
   const connection = await instance.connect();

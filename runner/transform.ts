@@ -6,6 +6,7 @@ import type { Database } from "./database.ts";
 import { ensureSchema } from "./database.ts";
 import { executeActions, executeTest, type ActionResult, type TestResult } from "./execute.ts";
 import { actionsInOrder, selectActions, type CompiledGraph, type Selection } from "./graph.ts";
+import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "./checkpoints.ts";
 import { ensureRawTables } from "./raw_tables.ts";
 
 /** Dataset B's local copy lives next to the database, as the Parquet object does in its bucket. */
@@ -38,7 +39,10 @@ export interface RunOptions {
 
 export interface RunReport {
   startedAt: Date;
+  /** The run, from start to its last action committed (its results visible). */
   durationMs: number;
+  /** The warehouse's checkpoint after the run, when one was due (0 when not): not part of durationMs. */
+  checkpointMs: number;
   /** Whether this run compiled the project (first run, or definitions/includes changed). */
   compiled: boolean;
   actions: ActionResult[];
@@ -52,17 +56,25 @@ export function rawSchemaOf(graph: CompiledGraph): string {
   return raw;
 }
 
+export interface TransformerOptions {
+  /** The warehouse's WAL size after a run beyond which the run is followed by a checkpoint. */
+  checkpointEveryBytes?: number;
+}
+
 export class Transformer {
   readonly db: Database;
   readonly compiler: ProjectCompiler;
   private readonly vars: Vars;
+  private readonly checkpointEveryBytes: number;
+  private checkpoints: OwnedCheckpoints | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   /** `projectDir`: the Dataform project to compile (this repository by default). */
-  constructor(db: Database, vars: Vars = {}, projectDir?: string) {
+  constructor(db: Database, vars: Vars = {}, projectDir?: string, options: TransformerOptions = {}) {
     this.db = db;
     this.vars = localVars(db.path, vars);
     this.compiler = new ProjectCompiler(this.vars, projectDir);
+    this.checkpointEveryBytes = options.checkpointEveryBytes ?? WAREHOUSE_CHECKPOINT_BYTES;
   }
 
   async graph(): Promise<{ graph: CompiledGraph; compiled: boolean }> {
@@ -100,6 +112,11 @@ export class Transformer {
       for (const test of graph.tests) tests.push(await executeTest(connection, test));
     }
     const ok = results.every((r) => r.status === "ok") && tests.every((t) => t.status === "ok");
-    return { startedAt, durationMs: performance.now() - started, compiled, actions: results, tests, ok };
+    const durationMs = performance.now() - started;
+    // The run's results are committed and visible: a checkpoint now, when due, is work the next run
+    // would otherwise do inside one of its commits (runner/checkpoints.ts). Runs still never overlap it.
+    this.checkpoints ??= await OwnedCheckpoints.of(connection, this.checkpointEveryBytes);
+    const checkpointMs = await this.checkpoints.maybe(connection);
+    return { startedAt, durationMs, checkpointMs, compiled, actions: results, tests, ok };
   }
 }

@@ -5,6 +5,7 @@
 // deliver them again, and the copies are removed by the models (dedup by detection_oid), never lost.
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Message, Subscription } from "@google-cloud/pubsub";
+import { OwnedCheckpoints, RAW_CHECKPOINT_BYTES } from "../runner/checkpoints.ts";
 import { qualifiedName, sqlString } from "../runner/database.ts";
 import { INVALID_EVENTS_TABLE, RAW_EVENTS_TABLE } from "../runner/raw_tables.ts";
 
@@ -45,6 +46,7 @@ export class SubscriptionWriter {
   private buffer: Message[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private checkpoints: OwnedCheckpoints | undefined;
   private closing = false;
   private readonly counters: WriterStats = { rows: 0, invalid: 0, batches: 0, failedBatches: 0, lastCommitAt: null };
   private readonly onMessage = (message: Message) => this.receive(message);
@@ -158,5 +160,12 @@ export class SubscriptionWriter {
     }
     await this.options.afterCommit?.(batch.length);
     for (const message of batch) message.ack();
+    // The raw dataset's checkpoint, when due, after the batch is acknowledged (runner/checkpoints.ts).
+    try {
+      this.checkpoints ??= await OwnedCheckpoints.of(this.connection, RAW_CHECKPOINT_BYTES, this.options.rawSchema);
+      await this.checkpoints.maybe(this.connection);
+    } catch (error) {
+      this.errors.push(error as Error);
+    }
   }
 }

@@ -61,7 +61,8 @@ function describeRun(report: RunReport): string {
   const failed = report.actions.filter((a) => a.status === "failed").map((a) => a.name.split(".").pop());
   const head = report.ok ? "models ok  " : "models FAIL";
   const counts = `+${rows("detection_events").toLocaleString("en")} detections, +${rows("detection_counts_hourly").toLocaleString("en")} hourly rows`;
-  return `${head} ${String(Math.round(report.durationMs)).padStart(5)} ms  ${counts}, ${assertionsPassed}/${assertionsPassed + assertionsFailed} assertions${report.compiled ? ", recompiled" : ""}${failed.length ? `; failed: ${failed.join(", ")}` : ""}`;
+  const checkpoint = report.checkpointMs > 0 ? ` (then a checkpoint, ${Math.round(report.checkpointMs)} ms)` : "";
+  return `${head} ${String(Math.round(report.durationMs)).padStart(5)} ms${checkpoint}  ${counts}, ${assertionsPassed}/${assertionsPassed + assertionsFailed} assertions${report.compiled ? ", recompiled" : ""}${failed.length ? `; failed: ${failed.join(", ")}` : ""}`;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {

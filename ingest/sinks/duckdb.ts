@@ -9,6 +9,7 @@
 // rows, and RSS kept rising). Where the sink owns its file it therefore starts a fresh DuckDB instance
 // on it every `reopen.everyRows` rows, between two commits (20 - 110 ms, commits queue meanwhile;
 // RELIABILITY.md, "Soak").
+// The sink checkpoints the raw dataset itself, between commits (runner/checkpoints.ts).
 // One connection commits one group at a time. (Two or four connections committing side by side were
 // measured: no faster, and p99 worse, because DuckDB's automatic checkpoint inside a commit holds
 // every other commit back; BENCHMARKS.md, "Ingest".)
@@ -19,6 +20,7 @@ import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { BatchSource, Rejection } from "../batch.ts";
 import type { DetectionEvent } from "../event.ts";
+import { OwnedCheckpoints, RAW_CHECKPOINT_BYTES } from "../../runner/checkpoints.ts";
 import { qualifiedName, sqlString } from "../../runner/database.ts";
 import { INVALID_EVENTS_TABLE, RAW_EVENTS_TABLE } from "../../runner/raw_tables.ts";
 import { SinkUnavailableError, type Sink, type SinkReceipt } from "./sink.ts";
@@ -32,6 +34,10 @@ export interface DuckdbSinkOptions {
   maxPendingEvents?: number;
   /** Observes each commit: events and dead letters written, seconds taken. */
   onCommit?: (events: number, deadLetters: number, seconds: number) => void;
+  /** The raw dataset's WAL size beyond which the sink checkpoints it (RAW_CHECKPOINT_BYTES). */
+  checkpointEveryBytes?: number;
+  /** Observes each checkpoint of the raw dataset the sink takes: seconds taken. */
+  onCheckpoint?: (seconds: number) => void;
   /** Only where the sink owns its file (the local stack shares its instance with the models). */
   reopen?: Reopening;
 }
@@ -147,8 +153,9 @@ const FAILURE_BACKOFF_MS = 1_000;
 export class DuckdbSink implements Sink {
   readonly name = "duckdb";
   private connection: DuckDBConnection | undefined;
-  private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit" | "reopen">> & Pick<DuckdbSinkOptions, "onCommit" | "reopen">;
+  private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit" | "onCheckpoint" | "reopen">> & Pick<DuckdbSinkOptions, "onCommit" | "onCheckpoint" | "reopen">;
   private rowsSinceOpen = 0;
+  private checkpoints: OwnedCheckpoints | undefined;
   private readonly idPrefix = randomBytes(6).toString("hex");
   private readonly spool = openSpool();
   private sequence = 0;
@@ -163,7 +170,7 @@ export class DuckdbSink implements Sink {
 
   constructor(connection: DuckDBConnection, options: DuckdbSinkOptions) {
     this.connection = connection;
-    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, ...options };
+    this.options = { subscriptionName: "sightline-local", maxGroupEvents: 50_000, maxPendingEvents: 200_000, checkpointEveryBytes: RAW_CHECKPOINT_BYTES, ...options };
   }
 
   isReady(): boolean {
@@ -232,6 +239,10 @@ export class DuckdbSink implements Sink {
         // The next group opens the file afresh (and, should that fail, is refused with 503 and retried).
         connection.closeSync();
         this.connection = undefined;
+        this.checkpoints = undefined;
+      } else {
+        // Should it fail, the sink refuses writes for a moment, as after a failed commit.
+        await this.checkpointIfDue(connection);
       }
     } catch (error) {
       this.failing = error as Error;
@@ -241,6 +252,16 @@ export class DuckdbSink implements Sink {
     } finally {
       this.pendingEvents -= group.events;
     }
+  }
+
+  /**
+   * The raw dataset's checkpoint, once its WAL passed checkpointEveryBytes (runner/checkpoints.ts):
+   * after the group's clients were answered, before the next group commits, as DuckDB's own would.
+   */
+  private async checkpointIfDue(connection: DuckDBConnection): Promise<void> {
+    this.checkpoints ??= await OwnedCheckpoints.of(connection, this.options.checkpointEveryBytes, this.options.rawSchema);
+    const ms = await this.checkpoints.maybe(connection);
+    if (ms > 0) this.options.onCheckpoint?.(ms / 1000);
   }
 
   /** The connection to commit on, after reopening the file if the last group closed it. */
