@@ -36,7 +36,8 @@ interface Server {
 }
 
 async function startServer(kind: string, dbPath: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, [path.join(HERE, "ingest_server.ts"), kind, dbPath], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+  // With the Node flags the service is deployed with (Dockerfile's CMD, package.json's scripts).
+  const child = spawn(process.execPath, ["--max-semi-space-size=32", path.join(HERE, "ingest_server.ts"), kind, dbPath], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<Record<string, number | string>>((resolve) => lines.once("line", (line) => resolve(JSON.parse(line))));
   const { url } = (await next()) as { url: string };

@@ -2,7 +2,14 @@
 // every kind of body must still commit. DuckDB's reader for newline-delimited JSON allocates 32 MB per
 // thread whatever the file's size, so at 64MB a dead letter or an NDJSON body used to fail every
 // commit with "Out of Memory" (503 forever to the camera), which a 35-minute soak found.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DetectionEvent } from "../../ingest/event.ts";
+import { DuckdbSink } from "../../ingest/sinks/duckdb.ts";
+import { openDatabase } from "../../runner/database.ts";
+import { ensureRawTables } from "../../runner/raw_tables.ts";
 import type { Service } from "../../ingest/service.ts";
 import { startLocalService, type LocalService } from "../support/local_service.ts";
 
@@ -51,5 +58,25 @@ describe("DUCKDB_MEMORY_LIMIT=64MB", () => {
     const answers = await Promise.all(bodies.map((b) => post(b, "application/json")));
     expect(answers.map((a) => [a.status, a.body.accepted])).toEqual(Array(4).fill([202, 10_000]));
     expect(await count("select count(*) from detections_raw.raw_detection_events where detection_oid >= 1000000 and char_length(item_name) = 700")).toBe(40_000);
+  });
+
+  it("commits four of the largest bodies queued at once, in groups that fit", async () => {
+    // Written straight to a sink on its own 64MB file: the first write starts a commit, the other three
+    // queue behind it and would make one group of ~24 MB, which ran out of memory (503 to all three).
+    const dir = await mkdtemp(path.join(tmpdir(), "sightline-small-sink-"));
+    const db = await openDatabase(path.join(dir, "w.duckdb"), { memoryLimit: "64MB" });
+    try {
+      await ensureRawTables(db.connection, "detections_raw");
+      const sink = new DuckdbSink(await db.instance.connect(), { rawSchema: "detections_raw" });
+      const events = (batch: number): DetectionEvent[] =>
+        Array.from({ length: 10_000 }, (_, i) => ({ detection_oid: BigInt(1_000_000 * (batch + 1) + i), video_camera_oid: 7n, geographical_location_oid: 3n, item_name: "y".repeat(700), timestamp_detected: 1_700_000_000_000n }));
+      const receipts = await Promise.all([0, 1, 2, 3].map((batch) => sink.write(events(batch), [])));
+      expect(receipts).toEqual(Array(4).fill({ written: 10_000 }));
+      await sink.close();
+      expect(Number((await db.connection.runAndReadAll("select count(*) from detections_raw.raw_detection_events")).getRows()[0]![0])).toBe(40_000);
+    } finally {
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // What the Dockerfile ships, run as Cloud Run runs it: only ingest/ and the production dependencies
-// (npm ci --omit=dev, from the lock file and npm's cache), started with `node ingest/server.ts`.
+// (npm ci --omit=dev, from the lock file and npm's cache), started with the Dockerfile's CMD.
 import { execFile, spawn } from "node:child_process";
-import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -30,7 +30,12 @@ describe("the Cloud Run image's contents", () => {
   });
 
   it("start the service with the pubsub sink, answer /health and drain on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["ingest/server.ts"], {
+    // Exactly the Dockerfile's CMD (its Node flags too), with this machine's node.
+    const cmd = /^CMD (\[.*\])$/m.exec(await readFile(path.join(ROOT, "Dockerfile"), "utf8"))![1]!;
+    const [program, ...args] = JSON.parse(cmd) as string[];
+    expect(program).toBe("node");
+    expect(args.at(-1)).toBe("ingest/server.ts");
+    const child = spawn(process.execPath, args, {
       cwd: dir,
       env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", GOOGLE_CLOUD_PROJECT: "p", AUTH_TOKENS: "t", METADATA_SERVER_DETECTION: "none", PUBSUB_EMULATOR_HOST: "127.0.0.1:9" },
       stdio: ["ignore", "pipe", "inherit"],
