@@ -15,5 +15,5 @@ USER node
 EXPOSE 8080
 # `node`, not `npm`, so SIGTERM reaches the service and it drains within Cloud Run's 10 s. A 32 MB
 # semi-space lets a request's events die young although they live until their group commits (tens of
-# ms): measured on the DuckDB path, +20 % events per CPU-second (BENCHMARKS.md, "Ingest").
+# ms): measured on the DuckDB path, +20 % events per CPU-second (BENCHMARKS.md, "The raw dataset in its own file").
 CMD ["node", "--max-semi-space-size=32", "ingest/server.ts"]

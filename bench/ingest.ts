@@ -13,6 +13,7 @@ import path from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { PubSub } from "@google-cloud/pubsub";
 import pg from "pg";
+import { imageNodeFlags } from "../deploy/image_command.ts";
 import { EMULATOR_LAUNCHER, startEmulator } from "../stack/pubsub_emulator.ts";
 import { POSTGRES_AVAILABLE, startPostgres } from "./postgres_server.ts";
 import { createPeerTables } from "./postgres_sink.ts";
@@ -36,8 +37,8 @@ interface Server {
 }
 
 async function startServer(kind: string, dbPath: string, env: Record<string, string> = {}): Promise<Server> {
-  // With the Node flags the service is deployed with (Dockerfile's CMD, package.json's scripts).
-  const child = spawn(process.execPath, ["--max-semi-space-size=32", path.join(HERE, "ingest_server.ts"), kind, dbPath], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+  // With the Node flags the service is deployed with (the Dockerfile's CMD).
+  const child = spawn(process.execPath, [...imageNodeFlags(), path.join(HERE, "ingest_server.ts"), kind, dbPath], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<Record<string, number | string>>((resolve) => lines.once("line", (line) => resolve(JSON.parse(line))));
   const { url } = (await next()) as { url: string };

@@ -5,7 +5,6 @@
 // transaction each, planTable's SQL), REPS times after a warm-up, each time on 10 s of the stream
 // appended first (100,000 raw rows). Models only.
 //   node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB]
-import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "../runner/checkpoints.ts";
 import { describeObject, openDatabase } from "../runner/database.ts";
@@ -29,15 +28,10 @@ if (values["checkpoint-threshold"]) await c.run(`set checkpoint_threshold = '${v
 const transformer = new Transformer(db);
 const { graph } = await transformer.graph();
 await transformer.run({ selection: { includeAssertions: false } });
-const walBytes = () => {
-  try {
-    return statSync(`${dbPath}.wal`).size;
-  } catch {
-    return 0;
-  }
-};
-
+// The warehouse's WAL, read and bounded as the runner does (runner/checkpoints.ts).
 const checkpoints = await OwnedCheckpoints.of(c, WAREHOUSE_CHECKPOINT_BYTES);
+const walBytes = () => checkpoints.walBytes();
+
 const checkpointTimes: number[] = [];
 type Phases = { statements: number[]; commit: number; total: number; walBefore: number; walAfter: number };
 const perRep: Map<string, Phases>[] = [];

@@ -28,7 +28,7 @@ export const DEFAULT_RAW_DATASET = "detections_raw";
  * Rows per row group in the raw dataset's file (DuckDB's default is 122,880). The sink commits small
  * groups, which a checkpoint compresses later with every other commit waiting; smaller row groups make
  * those checkpoints short and let a larger commit write whole compressed row groups itself. Measured
- * in the ingest benchmark (BENCHMARKS.md, "Ingest"): 16,384 rows took the durable path from ~280 k to
+ * in the ingest benchmark (BENCHMARKS.md, "The raw dataset in its own file"): 16,384 rows took the durable path from ~280 k to
  * ~340 k events/s and its p99 at 100,000 events/s from ~240 to ~70 ms; 8,192 and 32,768 were close
  * behind, 65,536 no better than the default. A property of the attach, not of the file: every attach
  * must give it.
@@ -93,11 +93,16 @@ export async function attachDataset(connection: DuckDBConnection, dataset: strin
   await connection.run(`attach ${sqlString(file)} as ${quoteIdentifier(dataset)} (row_group_size ${RAW_ROW_GROUP_SIZE})`);
 }
 
-/** A schema for a dataset's tables, unless the dataset is an attached file of its own. */
-export async function ensureSchema(connection: DuckDBConnection, dataset: string): Promise<void> {
-  const reader = await connection.runAndReadAll("select count(*) as n from duckdb_databases() where database_name = $dataset", { dataset });
-  if (Number(reader.getRowObjectsJS()[0]!.n) > 0) return;
-  await connection.run(`create schema if not exists ${quoteIdentifier(dataset)}`);
+/**
+ * A schema for each dataset's tables, except a dataset that is an attached file of its own (a schema
+ * of that name would hide it). One catalog query, whatever the number: a run asks this every time.
+ */
+export async function ensureSchemas(connection: DuckDBConnection, datasets: Iterable<string>): Promise<void> {
+  const reader = await connection.runAndReadAll("select database_name from duckdb_databases()");
+  const attached = new Set(reader.getRowObjectsJS().map((row) => String(row.database_name)));
+  for (const dataset of new Set(datasets)) {
+    if (!attached.has(dataset)) await connection.run(`create schema if not exists ${quoteIdentifier(dataset)}`);
+  }
 }
 
 /** DuckDB identifiers are double-quoted; BigQuery's backticked paths never reach DuckDB. */

@@ -1,12 +1,12 @@
 // One model run on the local warehouse: compile if the sources changed, then execute the graph.
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "./checkpoints.ts";
 import { ProjectCompiler, type Vars } from "./compile.ts";
 import type { Database } from "./database.ts";
-import { ensureSchema } from "./database.ts";
+import { ensureSchemas } from "./database.ts";
 import { executeActions, executeTest, type ActionResult, type TestResult } from "./execute.ts";
 import { actionsInOrder, selectActions, type CompiledGraph, type Selection } from "./graph.ts";
-import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "./checkpoints.ts";
 import { ensureRawTables } from "./raw_tables.ts";
 
 /** Dataset B's local copy lives next to the database, as the Parquet object does in its bucket. */
@@ -95,7 +95,7 @@ export class Transformer {
     const connection = this.db.connection;
     await ensureRawTables(connection, rawSchemaOf(graph));
     const schemas = new Set([...graph.tables, ...graph.operations, ...graph.assertions].map((a) => a.target.schema));
-    for (const schema of schemas) await ensureSchema(connection, schema);
+    await ensureSchemas(connection, schemas);
 
     // Downstream models add up rows by load time: rebuilding an upstream table alone would make them
     // count its rows twice, so a partial full refresh always takes everything downstream along.

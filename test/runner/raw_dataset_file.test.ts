@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { datasetFile, ensureSchema, openDatabase, RAW_ROW_GROUP_SIZE } from "../../runner/database.ts";
+import { datasetFile, ensureSchemas, openDatabase, RAW_ROW_GROUP_SIZE } from "../../runner/database.ts";
 import { ensureRawTables } from "../../runner/raw_tables.ts";
 
 let dir: string;
@@ -32,8 +32,7 @@ describe("the raw dataset's own file", () => {
     await ensureRawTables(db.connection, "detections_raw");
     await db.connection.run("insert into detections_raw.raw_detection_events values ('s', 'm1', timestamp '2026-12-01 00:00:00', null, 1, 2, 3, 'cup', 4)");
     // A model schema for the dataset is not created beside it (it would hide the attached file).
-    await ensureSchema(db.connection, "detections_raw");
-    await ensureSchema(db.connection, "detections");
+    await ensureSchemas(db.connection, ["detections_raw", "detections"]);
     expect(await values(db, "select database_name, schema_name, table_name from duckdb_tables() order by all")).toEqual([
       { database_name: "detections_raw", schema_name: "main", table_name: "invalid_detection_events" },
       { database_name: "detections_raw", schema_name: "main", table_name: "raw_detection_events" },

@@ -8,7 +8,7 @@
 // Dataset B is loaded by the DuckDB compile's own operation.
 import * as polyglot from "@polyglot-sql/sdk";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { describeObject, ensureSchema } from "../../runner/database.ts";
+import { describeObject, ensureSchemas } from "../../runner/database.ts";
 import { executeActions, type ActionResult } from "../../runner/execute.ts";
 import { actionsInOrder, type Action, type CompiledGraph } from "../../runner/graph.ts";
 
@@ -74,9 +74,7 @@ async function evaluate(connection: DuckDBConnection, declaration: Declaration, 
 export async function runTranslated(connection: DuckDBConnection, bigquery: CompiledGraph, operationsFrom: CompiledGraph): Promise<ActionResult[]> {
   await initPolyglot();
   const results: ActionResult[] = [];
-  for (const schema of new Set([...bigquery.tables, ...bigquery.operations].map((t) => t.target.schema))) {
-    await ensureSchema(connection, schema);
-  }
+  await ensureSchemas(connection, [...bigquery.tables, ...bigquery.operations].map((t) => t.target.schema));
   const operations = new Map(actionsInOrder(operationsFrom).filter((a) => a.kind === "operation").map((a) => [a.name, a]));
   for (const action of actionsInOrder(bigquery)) {
     if (action.kind === "assertion") continue;

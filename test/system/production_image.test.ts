@@ -1,12 +1,13 @@
 // What the Dockerfile ships, run as Cloud Run runs it: only ingest/ and the production dependencies
 // (npm ci --omit=dev, from the lock file and npm's cache), started with the Dockerfile's CMD.
 import { execFile, spawn } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { imageCommand } from "../../deploy/image_command.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -31,8 +32,7 @@ describe("the Cloud Run image's contents", () => {
 
   it("start the service with the pubsub sink, answer /health and drain on SIGTERM", async () => {
     // Exactly the Dockerfile's CMD (its Node flags too), with this machine's node.
-    const cmd = /^CMD (\[.*\])$/m.exec(await readFile(path.join(ROOT, "Dockerfile"), "utf8"))![1]!;
-    const [program, ...args] = JSON.parse(cmd) as string[];
+    const [program, ...args] = imageCommand();
     expect(program).toBe("node");
     expect(args.at(-1)).toBe("ingest/server.ts");
     const child = spawn(process.execPath, args, {
