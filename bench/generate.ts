@@ -197,6 +197,35 @@ export async function appendStream(
   };
 }
 
+/**
+ * Brings the stream up to 1 s before now, as a live one would have delivered it: from where it stopped,
+ * or from the start of the current hour when it stopped before that (at least 10 s). Without this, an
+ * incremental run over a history that ended a while ago finds its current hour almost empty, where a
+ * live stream's holds up to 3 M (hour, location, item) counts, and the late-copy slots far apart.
+ */
+export async function catchUpStream(db: Database, log?: (line: string) => void): Promise<AppendResult> {
+  const stoppedAt = (
+    await db.connection.runAndReadAll(`select epoch_ms(max(publish_time)) as ms from ${RAW_SCHEMA}.raw_detection_events`)
+  ).getRowObjectsJS()[0]!.ms;
+  const now = Date.now();
+  const hourStart = Math.floor(now / 3_600_000) * 3_600_000;
+  const from = Math.max(Number(stoppedAt ?? 0), hourStart);
+  const seconds = Math.max(10, Math.round((now - 1_000 - from) / 1000));
+  log?.(`catching the stream up: ${seconds} s (${((seconds * 10_000) / 1e6).toFixed(1)} M rows at 10,000/s)`);
+  return appendStream(db, { seconds, endBeforeNowSeconds: 1 });
+}
+
+/**
+ * The next `seconds` of the stream, appended once they are in the past: a live stream's pace. (Appended
+ * faster, the data runs ahead of the clock, and the models that cut windows by the clock see other
+ * windows than a live stream gives them: late-copy sweeps on every run instead of once per slot.)
+ */
+export async function appendWhenPast(db: Database, previous: AppendResult | undefined, seconds = 10): Promise<AppendResult> {
+  const wait = (previous ? previous.lastPublish.getTime() : 0) + seconds * 1000 + 1_000 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  return appendStream(db, { seconds, endBeforeNowSeconds: 1 });
+}
+
 /** Dataset B: LOCATIONS rows, written as Parquet where the runner reads it. */
 export async function writeLocations(db: Database): Promise<string> {
   const file = locationsFileFor(db.path);

@@ -12,7 +12,7 @@ import { openDatabase } from "../runner/database.ts";
 import { executeActions, type ActionResult } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
 import { Transformer, type RunReport } from "../runner/transform.ts";
-import { appendStream, generateHistory, writeLocations } from "./generate.ts";
+import { appendStream, appendWhenPast, catchUpStream, generateHistory, writeLocations, type AppendResult } from "./generate.ts";
 
 function vmHwmKb(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
@@ -95,18 +95,15 @@ if (mode === "build" && arg3) {
   const { graph } = await transformer.graph();
   const models = { selection: { includeAssertions: false } };
   const rawRows = async () => Number((await db.connection.runAndReadAll("select count(*) as n from detections_raw.raw_detection_events")).getRowObjectsJS()[0]!.n);
-  // Catch up whatever happened between the history build and now (not measured).
+  // Catch up whatever happened between the history build and now, as a live stream would have (not
+  // measured): runs on a stream that stopped a while ago would find the current hour nearly empty.
+  const caughtUp = await catchUpStream(db, log);
   const catchUp = summary(await transformer.run(models));
   const runs: { append: { rows: number; ms: number; first: string; last: string }; run: ReturnType<typeof summary> }[] = [];
-  let dataEndsMs = 0;
+  let appended: AppendResult = caughtUp;
   for (let rep = 0; rep <= reps; rep++) {
-    // The stream arrives in real time: the next 10 s of events are appended once they are in the past
-    // (a run takes less than 10 s, so without the wait the data would run ahead of the clock, and the
-    // models that cut windows by the clock would see other windows than a live stream gives them).
-    const wait = dataEndsMs + 10_000 + 1_000 - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const appended = await appendStream(db, { seconds: 10, endBeforeNowSeconds: 1 });
-    dataEndsMs = appended.lastPublish.getTime();
+    // The stream arrives in real time: the next 10 s of events, appended once they are in the past.
+    appended = await appendWhenPast(db, appended);
     const run = summary(await transformer.run(models));
     const entry = { append: { rows: Number(appended.batch.rows), ms: appended.durationMs, first: appended.firstPublish.toISOString(), last: appended.lastPublish.toISOString() }, run };
     log(`${rep === 0 ? "warm-up" : `rep ${rep}`}: models ${run.durationMs.toFixed(0)} ms (append ${appended.durationMs.toFixed(0)} ms)`);

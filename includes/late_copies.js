@@ -22,11 +22,17 @@ function settledIn({ late, publishTime = "publish_time", after, until, resolvedA
 }
 
 // Pre-operations: script variables v_<kind>_oid_min and v_<kind>_oid_max, the id range of `rows`
-// (a query of detection_oid), constants BigQuery prunes clustered blocks with.
-function idRangeDeclarations(sql, kind, rows) {
+// (a query of detection_oid), constants BigQuery prunes clustered blocks with. `define` is sql.declare,
+// or sql.assign after lookUpVariables when `rows` reads a temporary table.
+function idRangeDeclarations(sql, kind, rows, define) {
   return ["min", "max"]
-    .map((end) => sql.declare(`${kind}_oid_${end}`, "INT64", `select ${end}(detection_oid) from (${rows}) as ${kind}_rows`))
+    .map((end) => define(`${kind}_oid_${end}`, "INT64", `select ${end}(detection_oid) from (${rows}) as ${kind}_rows`))
     .join("\n  ");
+}
+
+// The DECLAREs of the id ranges lookUpDeclarations assigns (with `assign: true`), for the start of the script.
+function lookUpVariables(sql) {
+  return ["recent", "late"].flatMap((kind) => ["min", "max"].map((end) => sql.declareFirst(`${kind}_oid_${end}`, "INT64"))).join("\n  ");
 }
 
 // A pre-operation: the distinct ids of the late rows a run sweeps (`lateRows`, a query of
@@ -41,10 +47,11 @@ function sweptIdsTable(name, lateRows) {
 // The pre-operations of a run's two lookups: the id range of the on-time rows it reads
 // (v_recent_oid_*), and the range (v_late_oid_*) and temporary table `sweptTable` of the late rows it
 // sweeps (the table on incremental runs only: a full refresh looks nothing up).
-function lookUpDeclarations(sql, { incremental, onTimeRows, sweptRows, sweptTable }) {
+function lookUpDeclarations(sql, { incremental, onTimeRows, sweptRows, sweptTable, assign = false }) {
+  const define = assign ? sql.assign : sql.declare;
   return [
-    idRangeDeclarations(sql, "recent", onTimeRows),
-    idRangeDeclarations(sql, "late", sweptRows),
+    idRangeDeclarations(sql, "recent", onTimeRows, define),
+    idRangeDeclarations(sql, "late", sweptRows, define),
     incremental ? sweptIdsTable(sweptTable, sweptRows) : "",
   ].join("\n  ");
 }
@@ -83,4 +90,4 @@ function windowDeclarations(sql, watermarks, { incremental, self, resolvedTable,
   ].join("\n  ");
 }
 
-module.exports = { isLate, settledIn, sweptIdsTable, lookUpDeclarations, lookUp, windowDeclarations };
+module.exports = { isLate, settledIn, sweptIdsTable, lookUpVariables, lookUpDeclarations, lookUp, windowDeclarations };

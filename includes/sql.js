@@ -50,6 +50,10 @@ module.exports = {
   // Names get a v_ prefix: in BigQuery a column of the same name would silently win over the variable.
   declare: (name, type, expr) =>
     pick(`DECLARE v_${name} ${type} DEFAULT (${expr});`, `SET VARIABLE v_${name} = CAST((${expr}) AS ${type});`),
+  // A variable whose value reads a temporary table written by an earlier pre-operation: DECLAREd before
+  // that statement (BigQuery allows DECLARE only at the start of a script), assigned after it.
+  declareFirst: (name, type) => pick(`DECLARE v_${name} ${type};`, ""),
+  assign: (name, type, expr) => pick(`SET v_${name} = (${expr});`, `SET VARIABLE v_${name} = CAST((${expr}) AS ${type});`),
   variable: (name) => pick(`v_${name}`, `getvariable('v_${name}')`),
   // Sorted int64 arrays: the set of cameras behind an hourly count (aggregated from values already
   // distinct), merged run after run.

@@ -12,6 +12,8 @@ type Sql = {
   millisBetween(from: string, to: string): string;
   toDouble(expr: string): string;
   declare(name: string, type: string, expr: string): string;
+  declareFirst(name: string, type: string): string;
+  assign(name: string, type: string, expr: string): string;
   variable(name: string): string;
   arrayAggSorted(expr: string): string;
   arrayUnion(left: string, right: string): string;
@@ -54,6 +56,9 @@ describe("includes/sql.js", () => {
     expect(bigquery.millisBetween("a", "b")).toBe("TIMESTAMP_DIFF(b, a, MILLISECOND)");
     expect(bigquery.declare("x", "TIMESTAMP", "select 1")).toBe("DECLARE v_x TIMESTAMP DEFAULT (select 1);");
     expect(bigquery.variable("x")).toBe("v_x");
+    // Declared at the start of the script, set after a temporary table it reads.
+    expect(bigquery.declareFirst("x", "INT64")).toBe("DECLARE v_x INT64;");
+    expect(bigquery.assign("x", "INT64", "select 1")).toBe("SET v_x = (select 1);");
     expect(bigquery.now()).toBe("CURRENT_TIMESTAMP()");
   });
 
@@ -89,6 +94,12 @@ describe("includes/sql.js", () => {
   it("declares a variable that the next statement reads, on DuckDB", async () => {
     const setup = [duckdb.declare("checkpoint", "TIMESTAMP", "select TIMESTAMP '2026-01-02 03:04:05'")];
     expect(await duckdbValue(duckdb.variable("checkpoint"), setup)).toBe("2026-01-02 03:04:05");
+  });
+
+  it("assigns a variable after a temporary table it reads, on DuckDB (nothing to declare first)", async () => {
+    expect(duckdb.declareFirst("newest", "INT64")).toBe("");
+    const setup = ["create or replace temp table t as select 41 as x union all select 42", duckdb.assign("newest", "INT64", "select max(x) from t")];
+    expect(await duckdbValue(duckdb.variable("newest"), setup)).toBe("42");
   });
 
   it("aggregates cameras into a sorted array", async () => {

@@ -1,8 +1,9 @@
 // Runs the BigQuery compile on DuckDB by translating it with @polyglot-sql/sdk, so the SQL production
 // runs can be compared with the DuckDB compile on the same fixtures.
 //
-// How BigQuery script variables are handled: each pre-operation `DECLARE v_x TYPE DEFAULT (expr);` is
-// translated and evaluated on DuckDB, in order, against the tables as they are before the action,
+// How BigQuery script variables are handled: each pre-operation `DECLARE v_x TYPE DEFAULT (expr);` or
+// `SET v_x = (expr);` is translated and evaluated on DuckDB, in script order (temporary tables created
+// between them), against the tables as they are before the action,
 // and its value is written into the later statements as a literal (BigQuery would do the same lookup
 // at that point of the script). Operations (LOAD DATA from Cloud Storage) have no DuckDB translation:
 // Dataset B is loaded by the DuckDB compile's own operation.
@@ -40,19 +41,32 @@ interface Declaration {
   expression: string;
 }
 
-function declarations(preOps: string[]): Declaration[] {
-  const text = preOps.join("\n").replace(/--[^\n]*/g, "");
-  return [...text.matchAll(/DECLARE\s+(v_\w+)\s+(\w+)\s+DEFAULT\s+\(([\s\S]*?)\);\s*(?=DECLARE|create|$)/gi)].map((m) => ({ name: m[1]!, type: m[2]!, expression: m[3]! }));
-}
+type PreOperation = { kind: "declare"; declaration: Declaration } | { kind: "statement"; sql: string };
 
-/** The pre-operations' other statements (temporary tables), in order, once the DECLAREs are taken out. */
-function otherStatements(preOps: string[]): string[] {
+/**
+ * The pre-operations as a script, in order: each `DECLARE v_x TYPE DEFAULT (expr);` and each
+ * `SET v_x = (expr);` (after a bare `DECLARE v_x TYPE;`) evaluates a variable; anything else (a
+ * temporary table) is a statement to run.
+ */
+function script(preOps: string[]): PreOperation[] {
   const text = preOps.join("\n").replace(/--[^\n]*/g, "");
-  const rest = text.replace(/DECLARE\s+(v_\w+)\s+(\w+)\s+DEFAULT\s+\(([\s\S]*?)\);\s*(?=DECLARE|create|$)/gi, "");
-  return rest
-    .split(/;\s*(?:\n|$)/)
-    .map((statement) => statement.trim())
-    .filter((statement) => statement.length > 0);
+  const types = new Map<string, string>();
+  const steps: PreOperation[] = [];
+  for (const statement of text.split(/;\s*(?:\n|$)/).map((s) => s.trim()).filter((s) => s.length > 0)) {
+    const declared = /^DECLARE\s+(v_\w+)\s+(\w+)(?:\s+DEFAULT\s+\(([\s\S]*)\))?$/i.exec(statement);
+    const assigned = /^SET\s+(v_\w+)\s*=\s*\(([\s\S]*)\)$/i.exec(statement);
+    if (declared) {
+      types.set(declared[1]!, declared[2]!);
+      if (declared[3] !== undefined) steps.push({ kind: "declare", declaration: { name: declared[1]!, type: declared[2]!, expression: declared[3] } });
+    } else if (assigned) {
+      const type = types.get(assigned[1]!);
+      if (!type) throw new Error(`SET ${assigned[1]} before its DECLARE`);
+      steps.push({ kind: "declare", declaration: { name: assigned[1]!, type, expression: assigned[2]! } });
+    } else {
+      steps.push({ kind: "statement", sql: statement });
+    }
+  }
+  return steps;
 }
 
 function substitute(sql: string, values: Map<string, string>): string {
@@ -86,10 +100,10 @@ export async function runTranslated(connection: DuckDBConnection, bigquery: Comp
     const incremental = action.kind === "incremental" && (await describeObject(connection, schema, name))?.type === "table";
     const values = new Map<string, string>();
     const preOps = incremental ? action.table.incrementalPreOps ?? [] : action.table.preOps ?? [];
-    for (const declaration of declarations(preOps)) {
-      values.set(declaration.name, await evaluate(connection, declaration, values));
+    for (const step of script(preOps)) {
+      if (step.kind === "declare") values.set(step.declaration.name, await evaluate(connection, step.declaration, values));
+      else await connection.run(translate(substitute(step.sql, values)));
     }
-    for (const statement of otherStatements(preOps)) await connection.run(translate(substitute(statement, values)));
     const query = translate(substitute(incremental ? action.table.incrementalQuery ?? action.table.query : action.table.query, values));
     const filter = action.table.bigquery?.updatePartitionFilter;
     const translated: Action = {
