@@ -25,6 +25,13 @@ const schema = z
      * 64MB every commit failed after ~10 M rows); reopening drops both (RELIABILITY.md, "Soak").
      */
     DUCKDB_REOPEN_EVERY_ROWS: positiveInt.default(2_000_000),
+    /**
+     * DuckDB's threads in the service's own database (not in the local stack, which shares the models'
+     * instance). One leaves the other core to the event loop: on 2 cores the DuckDB path went from ~280 k
+     * to ~310 k events/s (20 % more per CPU-second), its p99 at 100,000 events/s from ~85 to ~96 ms
+     * (BENCHMARKS.md, "DuckDB threads of the service").
+     */
+    DUCKDB_THREADS: positiveInt.default(1),
     RAW_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a dataset name").default("detections_raw"),
     /** Comma-separated bearer tokens that cameras may present. */
     AUTH_TOKENS: z.string().default(""),
@@ -53,6 +60,7 @@ const schema = z
     dbPath: env.SIGHTLINE_DB,
     duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT,
     duckdbReopenEveryRows: env.DUCKDB_REOPEN_EVERY_ROWS,
+    duckdbThreads: env.DUCKDB_THREADS,
     rawDataset: env.RAW_DATASET,
     authTokens: env.AUTH_TOKENS.split(",").map((t) => t.trim()).filter(Boolean),
     maxBodyBytes: env.MAX_BODY_BYTES,

@@ -45,7 +45,7 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     const { openDatabase } = await import("../runner/database.ts");
     const { ensureRawTables } = await import("../runner/raw_tables.ts");
     const { DuckdbSink } = await import("./sinks/duckdb.ts");
-    const open = () => openDatabase(config.dbPath, { memoryLimit: config.duckdbMemoryLimit, rawDataset: config.rawDataset });
+    const open = () => openDatabase(config.dbPath, { memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, rawDataset: config.rawDataset });
     database = options.database ?? (await open());
     await ensureRawTables(database.connection, config.rawDataset);
     // A file the service opened itself is its own to reopen (see DuckdbSink); a shared one is not.

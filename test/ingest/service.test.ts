@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../ingest/config.ts";
 import { createLogger } from "../../ingest/logging.ts";
 import { startService, type Service } from "../../ingest/service.ts";
+import { startLocalService } from "../support/local_service.ts";
 
 const TOKEN = "camera-secret-1";
 let dir: string;
@@ -159,6 +160,19 @@ describe("configuration", () => {
     expect(() => loadConfig({ PORT: "http", SINK: "kafka", MAX_BODY_BYTES: "-1" })).toThrow(
       /PORT: .*\n.*SINK: .*\n.*MAX_BODY_BYTES: /
     );
+  });
+
+  it("gives DuckDB one thread in the service's own database unless DUCKDB_THREADS says otherwise", async () => {
+    const threads = async (database: Service["database"]) =>
+      (await database!.connection.runAndReadAll("select current_setting('threads') as n")).getRowObjectsJS()[0]!.n;
+    expect(await threads(service.database)).toBe(1n);
+    const two = await startLocalService({ DUCKDB_THREADS: "2" });
+    try {
+      expect(await threads(two.service.database)).toBe(2n);
+    } finally {
+      await two.stop();
+    }
+    expect(() => loadConfig({ SIGHTLINE_LOCAL: "true", DUCKDB_THREADS: "0" })).toThrow(/DUCKDB_THREADS/);
   });
 
   it("requires tokens outside local mode and not in it", () => {
