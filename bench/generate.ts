@@ -211,8 +211,9 @@ export async function catchUpStream(db: Database, log?: (line: string) => void):
   const hourStart = Math.floor(now / 3_600_000) * 3_600_000;
   const from = Math.max(Number(stoppedAt ?? 0), hourStart);
   const seconds = Math.max(10, Math.round((now - 1_000 - from) / 1000));
-  log?.(`catching the stream up: ${seconds} s (${((seconds * 10_000) / 1e6).toFixed(1)} M rows at 10,000/s)`);
-  return appendStream(db, { seconds, endBeforeNowSeconds: 1 });
+  const appended = await appendStream(db, { seconds, endBeforeNowSeconds: 1 });
+  log?.(`caught the stream up: ${seconds} s, ${(Number(appended.batch.rows) / 1e6).toFixed(1)} M rows`);
+  return appended;
 }
 
 /**

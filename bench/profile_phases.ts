@@ -6,7 +6,8 @@
 // stream (100,000 raw rows) appended once they are in the past, after the stream was caught up to now
 // (bench/generate.ts catchUpStream). Models only.
 // With --against DIR, reps alternate between this project's SQL and DIR's (another checkout of the
-// project, its node_modules linked): an A/B on the same database, state and minutes.
+// project, e.g. a git worktree, with node_modules/@dataform copied in: dataform refuses a symlinked
+// node_modules): an A/B on the same database, state and minutes.
 //   node bench/profile_phases.ts DB [REPS] [--checkpoint-threshold 16MB] [--against DIR]
 import { parseArgs } from "node:util";
 import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "../runner/checkpoints.ts";
@@ -33,7 +34,6 @@ const variants = [{ label: "this checkout", graph: (await transformer.graph()).g
 if (values.against) {
   variants.push({ label: values.against, graph: (await new Transformer(db, {}, values.against).graph()).graph });
 }
-await transformer.run({ selection: { includeAssertions: false } });
 // The stream caught up to now and run, as models_child's incremental mode does (not measured).
 let appended: AppendResult = await catchUpStream(db, (line) => console.error(line));
 await transformer.run({ selection: { includeAssertions: false } });

@@ -1,13 +1,13 @@
 // What the Dockerfile ships, run as Cloud Run runs it: only ingest/ and the production dependencies
 // (npm ci --omit=dev, from the lock file and npm's cache), started with the Dockerfile's CMD.
 import { execFile, spawn } from "node:child_process";
-import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { imageCommand } from "../../deploy/image_command.ts";
+import { imageCommand, imageNodeFlags } from "../../deploy/image_command.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -28,6 +28,13 @@ describe("the Cloud Run image's contents", () => {
     expect(scoped).toContain("pubsub");
     const top = await readdir(path.join(dir, "node_modules"));
     for (const dev of ["@duckdb", "@dataform", "commander", "vitest", "typescript"]) expect(top).not.toContain(dev);
+  });
+
+  it("are started with the Node flags that npm start and npm run sightline use too", async () => {
+    // package.json cannot read the Dockerfile: the flags are written twice, and this keeps them equal.
+    const { scripts } = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(imageNodeFlags().length).toBeGreaterThan(0);
+    for (const name of ["start", "sightline"]) expect(scripts[name]).toMatch(new RegExp(`^node ${imageNodeFlags().join(" ")} cli/sightline\\.ts`));
   });
 
   it("start the service with the pubsub sink, answer /health and drain on SIGTERM", async () => {
