@@ -47,6 +47,26 @@ describe("includes/late_copies.js", () => {
     expect(await rowsMatching(rows, (t) => `select * from ${t} where ${settled}`)).toEqual([2, 3, 6, 7]);
   });
 
+  it("lets the scan skip rows before the on-time window when nothing is swept, and reach back when something is", async () => {
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    try {
+      await connection.run("create table copies (detection_oid bigint, publish_time timestamp, detected_at timestamp)");
+      await connection.run(`insert into copies values (1, ${at(605)}, ${at(604)})`);
+      // The storage filter on publish_time, as DuckDB pushes it into the scan (constants folded).
+      const scanFilter = async (resolvedAfter: number, resolvedUntil: number) => {
+        const settled = lateCopies.settledIn({ late: lateCopies.isLate(sql, 60), after: at(600), until: at(610), resolvedAfter: at(resolvedAfter), resolvedUntil: at(resolvedUntil) });
+        const plan = (await connection.runAndReadAll(`explain (format json) select * from copies where ${settled}`)).getRowsJS()[0]![1];
+        return String(plan).match(/publish_time>='([^']+)'/)?.[1];
+      };
+      expect(await scanFilter(300, 300)).toBe("2026-12-02 10:10:00");
+      expect(await scanFilter(300, 600)).toBe("2026-12-02 10:05:00");
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
   it("looks the on-time candidates and the swept ids up in their own id ranges, each row found once", async () => {
     const lookUp = lateCopies.lookUp({
       select: "detection_oid", from: "copies", where: "true", candidates: "candidates",
