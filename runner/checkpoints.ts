@@ -18,12 +18,13 @@ export const RAW_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 
 /**
  * The warehouse's bound. An incremental run writes 16 – 23 MB of WAL (10 s of events at 10,000/s; 1 h
- * and 24 h of history), so this checkpoints after every 3rd or 4th run. A checkpoint's cost grows with
- * the size of the tables it touches more than with what changed, so fewer, larger ones cost less in all
- * (BENCHMARKS.md, "The raw dataset in its own file": at 24 h runs of 1.50 – 1.62 s and a checkpoint
- * every 3rd, ~0.4 s a run amortised, against 2.11 s with DuckDB's checkpoint inside each run).
+ * and 24 h of history), so this checkpoints after every 12th run or so. A checkpoint's cost grows with
+ * the size of the tables it touches more than with what changed, so fewer, larger ones cost less in all:
+ * at 24 h, 122 – 190 ms a run amortised against 408 – 477 ms at 64 MB, the runs between them ~5 %
+ * slower (BENCHMARKS.md, "The warehouse's checkpoint bound"). The price is at start-up after a crash:
+ * replaying a full 256 MB WAL took 2.0 s.
  */
-export const WAREHOUSE_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+export const WAREHOUSE_CHECKPOINT_BYTES = 256 * 1024 * 1024;
 
 /** One database's checkpoints, taken by the writer that owns it. */
 export class OwnedCheckpoints {
