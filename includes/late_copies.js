@@ -15,8 +15,8 @@ function isLate(sql, lateAfterSeconds, publishTime = "publish_time", detectedAt 
 // SQL that is true for the rows a run settles: on-time rows published in (after, until] and late rows
 // published in [resolvedAfter, resolvedUntil). `late` is isLate()'s SQL. The outer range lets the
 // warehouse skip storage blocks by publish_time before it looks at the two cases; it reaches back to
-// resolvedAfter only on runs that sweep (most runs sweep nothing, and resolvedAfter lags after by
-// late_arrival_seconds and more: 10 - 15 minutes of rows read for nothing).
+// resolvedAfter only on runs that sweep (most runs sweep nothing, and resolvedAfter trails after by up
+// to a late_sweep_seconds slot: up to 5 minutes of rows read for nothing).
 function settledIn({ late, publishTime = "publish_time", after, until, resolvedAfter, resolvedUntil }) {
   const from = `case when ${resolvedAfter} < ${resolvedUntil} then least(${after}, ${resolvedAfter}) else ${after} end`;
   return `(${publishTime} >= ${from} and ${publishTime} <= greatest(${until}, ${resolvedUntil})
