@@ -12,13 +12,19 @@ function isLate(sql, lateAfterSeconds, publishTime = "publish_time", detectedAt 
   return `(${detectedAt} < ${sql.secondsBefore(publishTime, lateAfterSeconds)})`;
 }
 
+// SQL that is true when a run's window of late rows, [resolvedAfter, resolvedUntil), holds anything:
+// the run sweeps. Constant for the run, so the warehouse drops the reads it guards on the other runs.
+function sweeps(resolvedAfter, resolvedUntil) {
+  return `(${resolvedAfter} < ${resolvedUntil})`;
+}
+
 // SQL that is true for the rows a run settles: on-time rows published in (after, until] and late rows
 // published in [resolvedAfter, resolvedUntil). `late` is isLate()'s SQL. The outer range lets the
 // warehouse skip storage blocks by publish_time before it looks at the two cases; it reaches back to
 // resolvedAfter only on runs that sweep (most runs sweep nothing, and resolvedAfter trails after by up
 // to a late_sweep_seconds slot: up to 5 minutes of rows read for nothing).
 function settledIn({ late, publishTime = "publish_time", after, until, resolvedAfter, resolvedUntil }) {
-  const from = `case when ${resolvedAfter} < ${resolvedUntil} then least(${after}, ${resolvedAfter}) else ${after} end`;
+  const from = `case when ${sweeps(resolvedAfter, resolvedUntil)} then least(${after}, ${resolvedAfter}) else ${after} end`;
   return `(${publishTime} >= ${from} and ${publishTime} <= greatest(${until}, ${resolvedUntil})
       and ((not ${late} and ${publishTime} > ${after} and ${publishTime} <= ${until})
         or (${late} and ${publishTime} >= ${resolvedAfter} and ${publishTime} < ${resolvedUntil})))`;
@@ -93,4 +99,4 @@ function windowDeclarations(sql, watermarks, { incremental, self, resolvedTable,
   ].join("\n  ");
 }
 
-module.exports = { isLate, settledIn, sweptIdsTable, lookUpVariables, lookUpDeclarations, lookUp, windowDeclarations };
+module.exports = { isLate, sweeps, settledIn, sweptIdsTable, lookUpVariables, lookUpDeclarations, lookUp, windowDeclarations };
