@@ -135,36 +135,69 @@ async function executeAction(connection: DuckDBConnection, action: Action, optio
 }
 
 /**
- * Runs the actions in the given (dependency) order. A failed model stops the run, since everything
- * after it would read stale inputs; assertions all run and each failure is reported.
+ * Runs the actions in dependency order. With one connection they run one after another in the given
+ * order; with several, an action starts on a free connection as soon as every action it depends on in
+ * this run has finished, as Dataform runs independent actions at once on BigQuery. Each action is one
+ * transaction on one connection, and actions that run at the same time write different tables, so
+ * they never conflict. A failed model stops every model not yet started (they would read stale
+ * inputs); assertions all run, except those on the failed model, and each failure is reported.
+ * Results come back in the given order.
  */
-export async function executeActions(connection: DuckDBConnection, actions: Action[], options: ExecuteOptions = {}): Promise<ActionResult[]> {
-  const results: ActionResult[] = [];
+export async function executeActions(
+  connections: DuckDBConnection | DuckDBConnection[],
+  actions: Action[],
+  options: ExecuteOptions = {}
+): Promise<ActionResult[]> {
+  const idle = Array.isArray(connections) ? [...connections] : [connections];
+  if (idle.length === 0) throw new Error("executeActions needs at least one connection");
+  const inRun = new Set(actions.map((a) => a.name));
+  const results = new Map<string, ActionResult>();
+  const waiting = [...actions];
+  const running = new Set<Promise<void>>();
   let stopped: string | undefined;
-  for (const action of actions) {
-    let result: ActionResult;
-    if (stopped && action.kind !== "assertion") {
-      result = { name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` };
-    } else if (stopped && action.deps.includes(stopped)) {
-      result = { name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` };
-    } else {
-      try {
-        result = await executeAction(connection, action, options);
-      } catch (error) {
-        result = {
-          name: action.name,
-          kind: action.kind,
-          status: "failed",
-          durationMs: 0,
-          error: `${action.name} failed: ${explain(action, error as Error)}`,
-        };
-        if (action.kind !== "assertion") stopped = action.name;
-      }
-    }
-    results.push(result);
+
+  const finish = (result: ActionResult) => {
+    results.set(result.name, result);
     options.onAction?.(result);
+  };
+  const ready = (action: Action) => action.deps.every((dep) => !inRun.has(dep) || results.has(dep));
+  const start = (action: Action, connection: DuckDBConnection) => {
+    const done = executeAction(connection, action, options)
+      .catch((error: Error): ActionResult => {
+        if (action.kind !== "assertion") stopped ??= action.name;
+        return { name: action.name, kind: action.kind, status: "failed", durationMs: 0, error: `${action.name} failed: ${explain(action, error)}` };
+      })
+      .then((result) => {
+        finish(result);
+        idle.push(connection);
+        running.delete(done);
+      });
+    running.add(done);
+  };
+
+  while (waiting.length > 0 || running.size > 0) {
+    for (let index = 0; index < waiting.length && idle.length > 0; ) {
+      const action = waiting[index]!;
+      if (!ready(action)) {
+        index++;
+        continue;
+      }
+      waiting.splice(index, 1);
+      if (stopped && (action.kind !== "assertion" || action.deps.includes(stopped))) {
+        finish({ name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` });
+      } else {
+        start(action, idle.pop()!);
+      }
+      // A skipped action may have made others ready: look again from the first.
+      index = 0;
+    }
+    if (running.size > 0) await Promise.race(running);
+    else if (waiting.length > 0) {
+      // Nothing runs and nothing is ready: the given actions depend on each other in a cycle.
+      throw new Error(`cannot order actions: ${waiting.map((a) => a.name).join(", ")} wait on each other`);
+    }
   }
-  return results;
+  return actions.map((action) => results.get(action.name)!);
 }
 
 /** DuckDB's message, plus what to do when the cause is a table built by an older version of its SQL. */

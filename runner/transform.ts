@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { OwnedCheckpoints, WAREHOUSE_CHECKPOINT_BYTES } from "./checkpoints.ts";
 import { ProjectCompiler, type Vars } from "./compile.ts";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Database } from "./database.ts";
 import { ensureSchemas } from "./database.ts";
 import { executeActions, executeTest, type ActionResult, type TestResult } from "./execute.ts";
@@ -59,13 +60,22 @@ export function rawSchemaOf(graph: CompiledGraph): string {
 export interface TransformerOptions {
   /** The warehouse's WAL size after a run beyond which the run is followed by a checkpoint. */
   checkpointEveryBytes?: number;
+  /** How many actions may run at once, each on a connection of its own (PARALLEL_ACTIONS by default). */
+  parallelActions?: number;
 }
+
+/**
+ * Independent actions at once: after detection_events, the hourly counts, the item counts and the
+ * quality figures read it side by side. Measured in BENCHMARKS.md ("Independent actions at once").
+ */
+export const PARALLEL_ACTIONS = 2;
 
 export class Transformer {
   readonly db: Database;
   readonly compiler: ProjectCompiler;
   private readonly vars: Vars;
   private readonly checkpointEveryBytes: number;
+  private readonly parallelActions: number;
   private checkpoints: OwnedCheckpoints | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -75,6 +85,16 @@ export class Transformer {
     this.vars = localVars(db.path, vars);
     this.compiler = new ProjectCompiler(this.vars, projectDir);
     this.checkpointEveryBytes = options.checkpointEveryBytes ?? WAREHOUSE_CHECKPOINT_BYTES;
+    this.parallelActions = Math.max(1, options.parallelActions ?? PARALLEL_ACTIONS);
+  }
+
+  /**
+   * Connections of the database's instance for the actions that run beside the database's own, for one
+   * run: closed after it, so none outlives the database (a connection keeps its instance, and the
+   * file's lock, alive). Opening one takes well under a millisecond.
+   */
+  private async extraConnections(): Promise<DuckDBConnection[]> {
+    return Promise.all(Array.from({ length: this.parallelActions - 1 }, () => this.db.instance.connect()));
   }
 
   async graph(): Promise<{ graph: CompiledGraph; compiled: boolean }> {
@@ -106,7 +126,15 @@ export class Transformer {
     if (loadsLocations && locationsFile && !existsSync(locationsFile)) {
       throw new Error(`Dataset B is missing: no file at ${locationsFile}. Load it with: sightline load --locations B.parquet`);
     }
-    const results = await executeActions(connection, actions, { fullRefresh: options.fullRefresh, countRows: options.countRows, onAction: options.onAction });
+    // A full refresh runs one action at a time: each rebuild holds hours of rows in memory, and two at
+    // once would pass the memory a 36 M-row refresh is measured in (BENCHMARKS.md).
+    const extra = options.fullRefresh ? [] : await this.extraConnections();
+    let results: ActionResult[];
+    try {
+      results = await executeActions([connection, ...extra], actions, { fullRefresh: options.fullRefresh, countRows: options.countRows, onAction: options.onAction });
+    } finally {
+      for (const other of extra) other.closeSync();
+    }
     const tests: TestResult[] = [];
     if (options.runTests) {
       for (const test of graph.tests) tests.push(await executeTest(connection, test));

@@ -158,3 +158,78 @@ describe("a model whose table predates its SQL", () => {
     expect(result!.error).toMatch(/column "last_seen" is new\): rebuild it with `sightline transform --full-refresh --actions counts`/);
   });
 });
+
+describe("independent actions at once", () => {
+  // d.slow takes a while to build, d.fast does not, d.after reads d.slow and d.fast.
+  const slowSql = "select count(*) as n from range(2000) a, range(40000) b where (a.range * b.range) % 7 = 3";
+  function graph(slow = slowSql, fast = "select 1 as one") {
+    return parseCompiledGraph({
+      projectConfig: {},
+      tables: [
+        { target: t("d", "slow"), enumType: "TABLE", query: slow, fileName: "slow.sqlx" },
+        { target: t("d", "fast"), enumType: "TABLE", query: fast, fileName: "fast.sqlx" },
+        {
+          target: t("d", "after"),
+          enumType: "TABLE",
+          query: "select n, one from `proj.d.slow`, `proj.d.fast`",
+          dependencyTargets: [t("d", "slow"), t("d", "fast")],
+          fileName: "after.sqlx",
+        },
+        { target: t("d", "unrelated"), enumType: "TABLE", query: "select 2 as two", fileName: "unrelated.sqlx" },
+      ],
+    });
+  }
+  const finished = async (connections: Parameters<typeof executeActions>[0], actions = actionsInOrder(graph())) => {
+    const order: string[] = [];
+    const results = await executeActions(connections, actions, { onAction: (r) => order.push(r.name) });
+    return { order, results };
+  };
+
+  it("runs an action beside a slower one it does not depend on, and what depends on both after both", async () => {
+    const other = await db.instance.connect();
+    try {
+      const actions = actionsInOrder(graph());
+      const alone = await finished(db.connection, actions);
+      // One connection: the given order, each after the one before.
+      expect(alone.order).toEqual(actions.map((a) => a.name));
+      const together = await finished([db.connection, other], actions);
+      // Two: d.slow takes one connection, the quick ones pass it on the other; d.after waits for d.slow.
+      expect(together.order.indexOf("d.slow")).toBeGreaterThan(together.order.indexOf("d.fast"));
+      expect(together.order.indexOf("d.slow")).toBeGreaterThan(together.order.indexOf("d.unrelated"));
+      expect(together.order.at(-1)).toBe("d.after");
+      // Results come back in the given order, whatever the order they finished in.
+      expect(together.results.map((r) => r.name)).toEqual(actions.map((a) => a.name));
+      expect(together.results.every((r) => r.status === "ok")).toBe(true);
+      expect(await rows("select n > 0 as counted, one from d.after")).toEqual([{ counted: true, one: 1 }]);
+    } finally {
+      other.closeSync();
+    }
+  });
+
+  it("stops models not yet started when one fails, lets the running one finish, and skips what depends on the failure", async () => {
+    const other = await db.instance.connect();
+    try {
+      const broken = graph(slowSql, "select error('fast broke') as one");
+      const { results } = await finished([db.connection, other], actionsInOrder(broken));
+      const status = Object.fromEntries(results.map((r) => [r.name, r.status]));
+      expect(status["d.fast"]).toBe("failed");
+      expect(status["d.slow"]).toBe("ok");
+      expect(status["d.after"]).toBe("skipped");
+      expect(results.find((r) => r.name === "d.after")!.error).toBe("skipped: d.fast failed");
+    } finally {
+      other.closeSync();
+    }
+  });
+
+  it("relies on DuckDB keeping SET VARIABLE per connection (models running at once declare the same names)", async () => {
+    const other = await db.instance.connect();
+    try {
+      await db.connection.run("set variable loaded_after = 1");
+      await other.run("set variable loaded_after = 2");
+      expect((await db.connection.runAndReadAll("select getvariable('loaded_after') as v")).getRowObjectsJson()).toEqual([{ v: 1 }]);
+      expect((await other.runAndReadAll("select getvariable('loaded_after') as v")).getRowObjectsJson()).toEqual([{ v: 2 }]);
+    } finally {
+      other.closeSync();
+    }
+  });
+});
