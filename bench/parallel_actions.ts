@@ -22,7 +22,7 @@ const transformers = widths.map((width) => new Transformer(db, {}, undefined, { 
 let appended = await catchUpStream(db, (line) => console.error(line));
 await transformers[0]!.run({ selection: { includeAssertions: false } });
 
-const measured = widths.map(() => ({ runMs: [] as number[], checkpointMs: [] as number[], actions: new Map<string, number[]>() }));
+const measured = widths.map(() => ({ runMs: [] as number[], minutes: [] as number[], checkpointMs: [] as number[], actions: new Map<string, number[]>() }));
 // A warm-up of each width, then `runs` of each, alternating.
 for (let run = 0; run < (runs + 1) * widths.length; run++) {
   const variant = run % widths.length;
@@ -33,6 +33,7 @@ for (let run = 0; run < (runs + 1) * widths.length; run++) {
   if (run < widths.length) continue;
   const into = measured[variant]!;
   into.runMs.push(result.durationMs);
+  into.minutes.push(result.startedAt.getUTCMinutes());
   into.checkpointMs.push(result.checkpointMs);
   for (const action of result.actions) {
     into.actions.set(action.name, [...(into.actions.get(action.name) ?? []), action.durationMs]);
@@ -48,6 +49,18 @@ for (const [variant, { runMs, checkpointMs }] of measured.entries()) {
   const sweeps = runMs.filter((x) => x >= SWEEP_FACTOR * typical);
   const amortised = checkpointMs.reduce((a, b) => a + b, 0) / checkpointMs.length;
   console.log(`| ${widths[variant]} | ${ms(median(normal))} (${ms(Math.min(...normal))} – ${ms(Math.max(...normal))}), ${normal.length} runs | ${sweeps.map(ms).join(", ") || "none"} | ${ms(amortised)} |`);
+}
+// The current hour's rows grow through the hour, and with them what the hourly counts join: by minute.
+const buckets = [0, 10, 20, 30, 40, 50];
+console.log(`\n| minutes into the hour | ${widths.map((w) => `${w} at once: normal runs, median ms (runs)`).join(" | ")} |`);
+console.log(`|---|${widths.map(() => "---").join("|")}|`);
+for (const from of buckets) {
+  const cells = measured.map(({ runMs, minutes }) => {
+    const typical = median(runMs);
+    const inBucket = runMs.filter((x, i) => x < SWEEP_FACTOR * typical && minutes[i]! >= from && minutes[i]! < from + 10);
+    return inBucket.length ? `${ms(median(inBucket))} (${inBucket.length})` : "–";
+  });
+  if (cells.some((cell) => cell !== "–")) console.log(`| ${from} – ${from + 10} | ${cells.join(" | ")} |`);
 }
 console.log(`\n| action | ${widths.map((w) => `${w} at once: median ms`).join(" | ")} |`);
 console.log(`|---|${widths.map(() => "---").join("|")}|`);

@@ -11,10 +11,13 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { quoteIdentifier } from "./database.ts";
 
 /**
- * The raw dataset's bound: DuckDB's default threshold, under which the ingest benchmark measured the
- * sink (frequent short checkpoints keep its p99 low).
+ * The raw dataset's bound. The sink's commits wait while it checkpoints, so the bound sets the p99 of
+ * acknowledgements against throughput: at 100,000 events/s, p99 90 – 98 ms at 16 MB (DuckDB's default
+ * threshold), 72 – 74 ms at 12 MB, 62 – 68 ms at 10 MB; at full speed 341 – 364 k, 316 – 357 k and
+ * 324 – 328 k events/s (BENCHMARKS.md, "The raw dataset's checkpoint bound"). 12 MB keeps both
+ * targets with room on a quiet hour.
  */
-export const RAW_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+export const RAW_CHECKPOINT_BYTES = 12 * 1024 * 1024;
 
 /**
  * The warehouse's bound. An incremental run writes 16 – 23 MB of WAL (10 s of events at 10,000/s; 1 h
