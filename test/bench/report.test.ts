@@ -36,11 +36,19 @@ function fixture(duckdb: number) {
     JSON.stringify({ startedAt: "2026-12-02T00:00:00Z", seconds: 300, warmup: 20, every: "5", rates: { "10000": freshnessRate(10_000, ["10,000", "10,001", "9,990"], 0.3), "50000": freshnessRate(50_000, ["42,368", "45,220", "40,543"], 0.8) } })
   );
   // 36M measured in this run, 1M carried over from an earlier one (bench/models_peer.ts --sizes 36).
-  const size = (fullMs: number, incrementalMs: number, pgMs: number) => ({
+  // The 1M size comes from before the peer's steps were timed apart on DuckDB (no sameStepsMs).
+  const size = (fullMs: number, incrementalMs: number, pgMs: number, sameStepsMs?: number) => ({
     rawRows: fullMs * 1000,
-    duckdb: { fullRefreshMs: spread(fullMs), fullRefreshPeakRssMiB: spread(3000), incrementalMs: spread(incrementalMs), incrementalPeakRssMiB: 3000 },
+    duckdb: {
+      fullRefreshMs: spread(fullMs),
+      ...(sameStepsMs ? { sameStepsMs: spread(sameStepsMs) } : {}),
+      fullRefreshPeakRssMiB: spread(3000),
+      incrementalMs: spread(incrementalMs),
+      incrementalPeakRssMiB: 3000,
+    },
     postgres: { fullRefreshMs: spread(pgMs), fullRefreshPeakRssMiB: spread(1500), incrementalMs: spread(2 * incrementalMs) },
     fullRefreshSpeedup: pgMs / fullMs,
+    ...(sameStepsMs ? { sameStepsSpeedup: pgMs / sameStepsMs } : {}),
   });
   writeFileSync(
     path.join(data, "models-peer-results.json"),
@@ -48,7 +56,7 @@ function fixture(duckdb: number) {
       startedAt: "2026-12-02T04:00:00Z",
       reps: 5,
       sizes: {
-        "36M": { measuredAt: "2026-12-02T04:00:00Z", reps: 5, ...size(52_000, 3_000, 260_000) },
+        "36M": { measuredAt: "2026-12-02T04:00:00Z", reps: 5, ...size(52_000, 3_000, 208_000, 32_000) },
         "1M": { measuredAt: "2026-12-01T20:00:00Z", reps: 3, ...size(2_400, 1_200, 9_400) },
       },
     })
@@ -80,7 +88,10 @@ describe("the benchmark report", () => {
     expect(first.indexOf("| 1M (2,400,000, measured 2026-12-01, 3 runs) |")).toBeGreaterThan(0);
     expect(first.indexOf("| 1M (")).toBeLessThan(first.indexOf("| 36M (52,000,000) |"));
     expect(first).toMatch(/\| full refresh of 36 M rows ≤ 60 s \| 52\.0 s \| yes \|/);
-    expect(first).toMatch(/\| … ≥ 5× faster than PostgreSQL \| 5\.0× \| yes \|/);
+    // 208 s against 52 s for the whole graph, against 32 s for the peer's own steps.
+    expect(first).toMatch(/\| … ≥ 5× faster than PostgreSQL \| whole graph 4\.0×; the peer's steps only: 6\.5× \| the same steps: yes; the whole graph: \*\*no\*\* \|/);
+    expect(first).toMatch(/\| 36M \(52,000,000\) \|[^\n]*\| \*\*4\.0×\*\* \| \*\*32\.0 s\*\* \(28\.8 s – 35\.2 s\) \| \*\*6\.5×\*\* \|/);
+    expect(first).toMatch(/\| 1M \([^\n]*\| \*\*3\.9×\*\* \| — \| — \|/);
     expect(first).toMatch(/over 36M rows of history \(1M: 1\.20 s, 36M: 3\.00 s\)/);
 
     // A second run replaces the measured part instead of adding another.
