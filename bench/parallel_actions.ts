@@ -3,7 +3,6 @@
 // between the widths given (1 = one action after another). Alternating run by run puts every width on
 // the same minutes of the hour, which decide a run's cost as much as anything (the current hour's
 // rows grow). Runs that sweep a slot of late copies (once per late_sweep_seconds) are listed apart.
-// A width written "2g" runs that many at once in the graph's order rather than by the last run's times.
 //   node bench/parallel_actions.ts DB [RUNS] [WIDTH,WIDTH...]        defaults 20, 1,2
 import { openDatabase } from "../runner/database.ts";
 import { Transformer } from "../runner/transform.ts";
@@ -13,14 +12,12 @@ import { median } from "./stats.ts";
 const [dbPath, runsArg, widthsArg] = process.argv.slice(2);
 if (!dbPath) throw new Error("usage: node bench/parallel_actions.ts DB [RUNS] [WIDTH,WIDTH...]");
 const runs = Number(runsArg ?? 20);
-const widths = (widthsArg ?? "1,2").split(",");
+const widths = (widthsArg ?? "1,2").split(",").map(Number);
 /** A run this much slower than its width's median is a sweep run. */
 const SWEEP_FACTOR = 3;
 
 const db = await openDatabase(dbPath);
-const transformers = widths.map(
-  (width) => new Transformer(db, {}, undefined, { parallelActions: Number.parseInt(width, 10), orderByLastRun: !width.endsWith("g") })
-);
+const transformers = widths.map((width) => new Transformer(db, {}, undefined, { parallelActions: width }));
 // The stream caught up to now and run once (not measured), as bench/profile_phases.ts does.
 let appended = await catchUpStream(db, (line) => console.error(line));
 await transformers[0]!.run({ selection: { includeAssertions: false } });
@@ -34,6 +31,8 @@ for (let run = 0; run < (runs + 1) * widths.length; run++) {
   if (!result.ok) throw new Error(`run ${run} failed: ${result.actions.find((a) => a.status !== "ok")?.error}`);
   console.error(`run ${run}, width ${widths[variant]}: ${result.durationMs.toFixed(0)} ms${result.checkpointMs ? `, then a checkpoint of ${result.checkpointMs.toFixed(0)} ms` : ""}`);
   if (run < widths.length) continue;
+  // The runner runs one at a time after a long run (PARALLEL_AFTER_RUNS_UNDER_MS): such a run measures the wrong width.
+  if (result.actionsAtOnce !== widths[variant]) console.error(`  (ran ${result.actionsAtOnce} at once, not ${widths[variant]})`);
   const into = measured[variant]!;
   into.runMs.push(result.durationMs);
   into.minutes.push(result.startedAt.getUTCMinutes());

@@ -38,12 +38,6 @@ export interface ExecuteOptions {
   countRows?: boolean;
   /** Called after each action, for progress logs. */
   onAction?: (result: ActionResult) => void;
-  /**
-   * How long each action took when it last ran (ms). With several connections, of the actions ready
-   * to start the one with the most expected work still to wait on it (itself and its longest chain of
-   * dependents) starts first; without, or on a tie, the given order.
-   */
-  expectedMs?: ReadonlyMap<string, number>;
 }
 
 const SAMPLE_ROWS = 10;
@@ -141,41 +135,11 @@ async function executeAction(connection: DuckDBConnection, action: Action, optio
 }
 
 /**
- * For each action, its expected time plus that of its longest chain of dependents in the run: the
- * least time the run can still take once it starts (a critical-path priority, as list schedulers use).
- */
-export function workAfter(actions: Action[], expectedMs: ReadonlyMap<string, number>): Map<string, number> {
-  const dependents = new Map<string, string[]>(actions.map((a) => [a.name, []]));
-  for (const action of actions) {
-    for (const dep of action.deps) dependents.get(dep)?.push(action.name);
-  }
-  const work = new Map<string, number>();
-  const visiting = new Set<string>();
-  const measure = (name: string): number => {
-    const known = work.get(name);
-    if (known !== undefined) return known;
-    // A cycle counts nothing further; executeActions reports it when nothing can start.
-    if (visiting.has(name)) return 0;
-    visiting.add(name);
-    const after = Math.max(0, ...dependents.get(name)!.map(measure));
-    visiting.delete(name);
-    const total = (expectedMs.get(name) ?? 0) + after;
-    work.set(name, total);
-    return total;
-  };
-  for (const action of actions) measure(action.name);
-  return work;
-}
-
-/**
  * Runs the actions in dependency order. With one connection they run one after another in the given
  * order; with several, an action starts on a free connection as soon as every action it depends on in
  * this run has finished, as Dataform runs independent actions at once on BigQuery. Each action is one
  * transaction on one connection, and actions that run at the same time write different tables, so
- * they never conflict. Of the actions ready at once, the one with the most expected work after it
- * starts first (`ExecuteOptions.expectedMs`): the hourly counts, the item counts and the lag histogram
- * all wait on detection_events, and starting the longest chains first keeps both connections busy to
- * the end. A failed model stops every model not yet started (they would read stale
+ * they never conflict. A failed model stops every model not yet started (they would read stale
  * inputs); assertions all run, except those on the failed model, and each failure is reported.
  * Results come back in the given order.
  */
@@ -211,24 +175,21 @@ export async function executeActions(
     running.add(done);
   };
 
-  const priority = workAfter(actions, options.expectedMs ?? new Map());
-  // The ready action with the most work after it; the first in the given order on a tie.
-  const nextReady = (): Action | undefined => {
-    let best: Action | undefined;
-    for (const action of waiting) {
-      if (ready(action) && (!best || priority.get(action.name)! > priority.get(best.name)!)) best = action;
-    }
-    return best;
-  };
-
   while (waiting.length > 0 || running.size > 0) {
-    for (let action = nextReady(); action && idle.length > 0; action = nextReady()) {
-      waiting.splice(waiting.indexOf(action), 1);
+    for (let index = 0; index < waiting.length && idle.length > 0; ) {
+      const action = waiting[index]!;
+      if (!ready(action)) {
+        index++;
+        continue;
+      }
+      waiting.splice(index, 1);
       if (stopped && (action.kind !== "assertion" || action.deps.includes(stopped))) {
         finish({ name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` });
       } else {
         start(action, idle.pop()!);
       }
+      // A skipped action may have made others ready: look again from the first.
+      index = 0;
     }
     if (running.size > 0) await Promise.race(running);
     else if (waiting.length > 0) {

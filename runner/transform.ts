@@ -46,6 +46,8 @@ export interface RunReport {
   checkpointMs: number;
   /** Whether this run compiled the project (first run, or definitions/includes changed). */
   compiled: boolean;
+  /** How many actions could run at once (1 on a full refresh, a first run, or after a long run). */
+  actionsAtOnce: number;
   actions: ActionResult[];
   tests: TestResult[];
   ok: boolean;
@@ -62,11 +64,8 @@ export interface TransformerOptions {
   checkpointEveryBytes?: number;
   /** How many actions may run at once, each on a connection of its own (PARALLEL_ACTIONS by default). */
   parallelActions?: number;
-  /**
-   * Of the actions ready at once, start first the one with the most work after it, timed by the last
-   * run (true by default); false keeps the graph's order, for comparison (bench/parallel_actions.ts).
-   */
-  orderByLastRun?: boolean;
+  /** Actions run at once only after an incremental run shorter than this (PARALLEL_AFTER_RUNS_UNDER_MS). */
+  parallelAfterRunsUnderMs?: number;
 }
 
 /**
@@ -75,16 +74,25 @@ export interface TransformerOptions {
  */
 export const PARALLEL_ACTIONS = 2;
 
+/**
+ * Actions run at once only after an incremental run of this Transformer that took less than this. A
+ * run that catches up a backlog (the first after a start or an outage) is a full refresh of the backlog
+ * in size: building the 24 h benchmark database, detection_events alone spilled ~40 GB to disk over
+ * 4 h of new rows with an 8 GB memory limit. Such runs go one action at a time, as a full refresh does;
+ * the next run, if short, runs actions at once again.
+ */
+export const PARALLEL_AFTER_RUNS_UNDER_MS = 30_000;
+
 export class Transformer {
   readonly db: Database;
   readonly compiler: ProjectCompiler;
   private readonly vars: Vars;
   private readonly checkpointEveryBytes: number;
   private readonly parallelActions: number;
-  private readonly orderByLastRun: boolean;
+  private readonly parallelAfterRunsUnderMs: number;
   private checkpoints: OwnedCheckpoints | undefined;
-  /** Each action's time in the last run it finished in: which ready action the next run starts first. */
-  private readonly lastDurations = new Map<string, number>();
+  /** How long the last incremental run took (none yet: the next runs one action at a time). */
+  private lastRunMs: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   /** `projectDir`: the Dataform project to compile (this repository by default). */
@@ -94,7 +102,7 @@ export class Transformer {
     this.compiler = new ProjectCompiler(this.vars, projectDir);
     this.checkpointEveryBytes = options.checkpointEveryBytes ?? WAREHOUSE_CHECKPOINT_BYTES;
     this.parallelActions = Math.max(1, options.parallelActions ?? PARALLEL_ACTIONS);
-    this.orderByLastRun = options.orderByLastRun ?? true;
+    this.parallelAfterRunsUnderMs = options.parallelAfterRunsUnderMs ?? PARALLEL_AFTER_RUNS_UNDER_MS;
   }
 
   /**
@@ -136,22 +144,15 @@ export class Transformer {
       throw new Error(`Dataset B is missing: no file at ${locationsFile}. Load it with: sightline load --locations B.parquet`);
     }
     // A full refresh runs one action at a time: each rebuild holds hours of rows in memory, and two at
-    // once would pass the memory a 36 M-row refresh is measured in (BENCHMARKS.md).
-    const extra = options.fullRefresh ? [] : await this.extraConnections();
+    // once would pass the memory a 36 M-row refresh is measured in (BENCHMARKS.md). So does a run
+    // that catches up a backlog: only one that follows a short run is taken to be short.
+    const atOnce = !options.fullRefresh && this.lastRunMs !== undefined && this.lastRunMs < this.parallelAfterRunsUnderMs;
+    const extra = atOnce ? await this.extraConnections() : [];
     let results: ActionResult[];
     try {
-      results = await executeActions([connection, ...extra], actions, {
-        fullRefresh: options.fullRefresh,
-        countRows: options.countRows,
-        onAction: options.onAction,
-        expectedMs: this.orderByLastRun ? this.lastDurations : undefined,
-      });
+      results = await executeActions([connection, ...extra], actions, { fullRefresh: options.fullRefresh, countRows: options.countRows, onAction: options.onAction });
     } finally {
       for (const other of extra) other.closeSync();
-    }
-    // A full refresh's times say little about the incremental runs after it.
-    if (!options.fullRefresh) {
-      for (const result of results) if (result.status === "ok") this.lastDurations.set(result.name, result.durationMs);
     }
     const tests: TestResult[] = [];
     if (options.runTests) {
@@ -159,10 +160,11 @@ export class Transformer {
     }
     const ok = results.every((r) => r.status === "ok") && tests.every((t) => t.status === "ok");
     const durationMs = performance.now() - started;
+    this.lastRunMs = options.fullRefresh ? undefined : durationMs;
     // The run's results are committed and visible: a checkpoint now, when due, is work the next run
     // would otherwise do inside one of its commits (runner/checkpoints.ts). Runs still never overlap it.
     this.checkpoints ??= await OwnedCheckpoints.of(connection, this.checkpointEveryBytes);
     const checkpointMs = await this.checkpoints.maybe(connection);
-    return { startedAt, durationMs, checkpointMs, compiled, actions: results, tests, ok };
+    return { startedAt, durationMs, checkpointMs, compiled, actionsAtOnce: 1 + extra.length, actions: results, tests, ok };
   }
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeObject, openDatabase, type Database } from "../../runner/database.ts";
-import { executeActions, executeTest, workAfter } from "../../runner/execute.ts";
+import { executeActions, executeTest } from "../../runner/execute.ts";
 import { actionsInOrder, parseCompiledGraph } from "../../runner/graph.ts";
 import { planTable, replaceByKey, toDuckdbSql } from "../../runner/statements.ts";
 
@@ -231,48 +231,5 @@ describe("independent actions at once", () => {
     } finally {
       other.closeSync();
     }
-  });
-
-  describe("which ready action starts first", () => {
-    // p and q are slow and independent; r is quick, and s, which reads r, is slow. Given order p, q, r, s.
-    function chains() {
-      const table = (name: string, query: string, deps: string[] = []) => ({
-        target: t("d", name),
-        enumType: "TABLE",
-        query,
-        dependencyTargets: deps.map((dep) => t("d", dep)),
-        fileName: `${name}.sqlx`,
-      });
-      return actionsInOrder(
-        parseCompiledGraph({
-          projectConfig: {},
-          tables: [table("p", slowSql), table("q", slowSql), table("r", "select 1 as one"), table("s", `${slowSql} and one = 1`.replace("where", ", `proj.d.r` where"), ["r"])],
-        })
-      );
-    }
-    const expected = new Map([["d.p", 200], ["d.q", 200], ["d.r", 1], ["d.s", 300]]);
-
-    it("adds to each action's expected time that of its longest chain of dependents", () => {
-      const work = workAfter(chains(), expected);
-      expect(Object.fromEntries(work)).toEqual({ "d.p": 200, "d.q": 200, "d.r": 301, "d.s": 300 });
-      // Nothing known: every action weighs the same, and the given order decides.
-      expect([...workAfter(chains(), new Map()).values()]).toEqual([0, 0, 0, 0]);
-    });
-
-    it("starts the longest chain first, so the slow action behind a quick one does not end the run alone", async () => {
-      const other = await db.instance.connect();
-      try {
-        // In the given order p and q take both connections; r and then s wait, and s ends the run alone.
-        const given = await finished([db.connection, other], chains());
-        expect(given.order.at(-1)).toBe("d.s");
-        // By expected work: r (with s behind it) first, beside p; then s before q, which ends last.
-        const ordered: string[] = [];
-        await executeActions([db.connection, other], chains(), { expectedMs: expected, onAction: (r) => ordered.push(r.name) });
-        expect(ordered[0]).toBe("d.r");
-        expect(ordered.at(-1)).toBe("d.q");
-      } finally {
-        other.closeSync();
-      }
-    });
   });
 });
