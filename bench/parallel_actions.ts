@@ -38,17 +38,20 @@ for (let run = 0; run < (runs + 1) * widths.length; run++) {
   into.minutes.push(result.startedAt.getUTCMinutes());
   into.checkpointMs.push(result.checkpointMs);
   for (const action of result.actions) {
-    into.actions.set(action.name, [...(into.actions.get(action.name) ?? []), action.durationMs]);
+    if (!into.actions.has(action.name)) into.actions.set(action.name, []);
+    into.actions.get(action.name)!.push(action.durationMs);
   }
 }
+
+/** Which runs were normal, not sweeps: the one split both tables below use. */
+const isNormal = measured.map(({ runMs }) => runMs.map((x) => x < SWEEP_FACTOR * median(runMs)));
 
 const ms = (x: number) => Math.round(x).toLocaleString("en-US");
 console.log("| actions at once | normal run, median (min – max) ms | sweep runs (ms) | checkpoints, ms a run amortised |");
 console.log("|---|---|---|---|");
 for (const [variant, { runMs, checkpointMs }] of measured.entries()) {
-  const typical = median(runMs);
-  const normal = runMs.filter((x) => x < SWEEP_FACTOR * typical);
-  const sweeps = runMs.filter((x) => x >= SWEEP_FACTOR * typical);
+  const normal = runMs.filter((_, i) => isNormal[variant]![i]);
+  const sweeps = runMs.filter((_, i) => !isNormal[variant]![i]);
   const amortised = checkpointMs.reduce((a, b) => a + b, 0) / checkpointMs.length;
   console.log(`| ${widths[variant]} | ${ms(median(normal))} (${ms(Math.min(...normal))} – ${ms(Math.max(...normal))}), ${normal.length} runs | ${sweeps.map(ms).join(", ") || "none"} | ${ms(amortised)} |`);
 }
@@ -57,9 +60,8 @@ const buckets = [0, 10, 20, 30, 40, 50];
 console.log(`\n| minutes into the hour | ${widths.map((w) => `${w} at once: normal runs, median ms (runs)`).join(" | ")} |`);
 console.log(`|---|${widths.map(() => "---").join("|")}|`);
 for (const from of buckets) {
-  const cells = measured.map(({ runMs, minutes }) => {
-    const typical = median(runMs);
-    const inBucket = runMs.filter((x, i) => x < SWEEP_FACTOR * typical && minutes[i]! >= from && minutes[i]! < from + 10);
+  const cells = measured.map(({ runMs, minutes }, variant) => {
+    const inBucket = runMs.filter((_, i) => isNormal[variant]![i] && minutes[i]! >= from && minutes[i]! < from + 10);
     return inBucket.length ? `${ms(median(inBucket))} (${inBucket.length})` : "–";
   });
   if (cells.some((cell) => cell !== "–")) console.log(`| ${from} – ${from + 10} | ${cells.join(" | ")} |`);

@@ -34,7 +34,7 @@ export function createMetrics() {
     }),
     sinkCheckpointSeconds: new Histogram({
       name: "sightline_sink_checkpoint_duration_seconds",
-      help: "Time the DuckDB sink took to checkpoint the raw dataset (it does when the WAL passes RAW_CHECKPOINT_BYTES, 12 MB; commits wait meanwhile).",
+      help: "Time the DuckDB sink took to checkpoint the raw dataset (it does when the WAL passes its bound, RAW_CHECKPOINT_BYTES by default; commits wait meanwhile).",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),

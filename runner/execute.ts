@@ -185,11 +185,11 @@ export async function executeActions(
       waiting.splice(index, 1);
       if (stopped && (action.kind !== "assertion" || action.deps.includes(stopped))) {
         finish({ name: action.name, kind: action.kind, status: "skipped", durationMs: 0, error: `skipped: ${stopped} failed` });
+        // A skipped action has a result, so others may be ready now: look again from the first.
+        index = 0;
       } else {
         start(action, idle.pop()!);
       }
-      // A skipped action may have made others ready: look again from the first.
-      index = 0;
     }
     if (running.size > 0) await Promise.race(running);
     else if (waiting.length > 0) {
