@@ -30,16 +30,15 @@ function settledIn({ late, publishTime = "publish_time", after, until, resolvedA
         or (${late} and ${publishTime} >= ${resolvedAfter} and ${publishTime} < ${resolvedUntil})))`;
 }
 
-// Pre-operations: script variables v_<kind>_oid_min and v_<kind>_oid_max, the id range of `rows`
-// (a query of detection_oid), constants BigQuery prunes clustered blocks with. `define` is sql.declare,
-// or sql.assign after lookUpVariables when `rows` reads a temporary table.
-function idRangeDeclarations(sql, kind, rows, define) {
+// Pre-operations: script variables v_<kind>_oid_min and v_<kind>_oid_max (declared by lookUpVariables),
+// the id range of `rows` (a query of detection_oid), constants BigQuery prunes clustered blocks with.
+function idRangeAssignments(sql, kind, rows) {
   return ["min", "max"]
-    .map((end) => define(`${kind}_oid_${end}`, "INT64", `select ${end}(detection_oid) from (${rows}) as ${kind}_rows`))
+    .map((end) => sql.assign(`${kind}_oid_${end}`, "INT64", `select ${end}(detection_oid) from (${rows}) as ${kind}_rows`))
     .join("\n  ");
 }
 
-// The DECLAREs of the id ranges lookUpDeclarations assigns (with `assign: true`), for the start of the script.
+// The DECLAREs of the id ranges lookUpDeclarations assigns, for the start of the script.
 function lookUpVariables(sql) {
   return ["recent", "late"].flatMap((kind) => ["min", "max"].map((end) => sql.declareFirst(`${kind}_oid_${end}`, "INT64"))).join("\n  ");
 }
@@ -53,15 +52,16 @@ function sweptIdsTable(name, lateRows) {
   select distinct detection_oid from (${lateRows}) as late_rows;`;
 }
 
-// The pre-operations of a run's two lookups: the id range of the on-time rows it reads
+// The pre-operations of an incremental run's two lookups: the id range of the on-time rows it reads
 // (v_recent_oid_*), and the range (v_late_oid_*) and temporary table `sweptTable` of the late rows it
-// sweeps (the table on incremental runs only: a full refresh looks nothing up).
-function lookUpDeclarations(sql, { incremental, onTimeRows, sweptRows, sweptTable, assign = false }) {
-  const define = assign ? sql.assign : sql.declare;
+// sweeps. None on a full refresh, which looks nothing up: its ranges stay NULL, unread, and it is spared
+// four passes over the raw table (~0.7 s each at 36 M rows on a 2-core machine).
+function lookUpDeclarations(sql, { incremental, onTimeRows, sweptRows, sweptTable }) {
+  if (!incremental) return "";
   return [
-    idRangeDeclarations(sql, "recent", onTimeRows, define),
-    idRangeDeclarations(sql, "late", sweptRows, define),
-    incremental ? sweptIdsTable(sweptTable, sweptRows) : "",
+    idRangeAssignments(sql, "recent", onTimeRows),
+    idRangeAssignments(sql, "late", sweptRows),
+    sweptIdsTable(sweptTable, sweptRows),
   ].join("\n  ");
 }
 

@@ -8,6 +8,7 @@ const lateCopies = loadInclude<{
   isLate(sql: Sql, seconds: number): string;
   settledIn(options: { late: string; after: string; until: string; resolvedAfter: string; resolvedUntil: string }): string;
   sweptIdsTable(name: string, lateRows: string): string;
+  lookUpDeclarations(sql: Sql, options: { incremental: boolean; onTimeRows: string; sweptRows: string; sweptTable: string }): string;
   lookUp(options: { select: string; from: string; where: string; candidates: string; recent: [string, string]; swept: string; late: [string, string] }): string;
 }>("late_copies", {});
 
@@ -79,5 +80,22 @@ describe("includes/late_copies.js", () => {
     // 150 is found by both parts but listed once; 300 and 170 are outside their part's range; the
     // candidates' late ids (20, 60) only count through the swept ids
     expect(await rowsMatching([[20, 0, 0], [60, 0, 0], [150, 0, 0], [170, 0, 0], [300, 0, 0]], query, [swept])).toEqual([20, 60, 150]);
+  });
+
+  it("finds the two id ranges and the swept ids on an incremental run, and reads nothing on a full refresh", async () => {
+    const options = {
+      onTimeRows: "select detection_oid from copies where publish_time > detected_at",
+      sweptRows: "select detection_oid from copies where publish_time = detected_at",
+      sweptTable: "swept_ids",
+    };
+    // A full refresh looks nothing up: no pass over the copies for ranges nobody reads.
+    expect(lateCopies.lookUpDeclarations(sql, { ...options, incremental: false })).toBe("");
+    const declarations = lateCopies.lookUpDeclarations(sql, { ...options, incremental: true });
+    const ranges = (t: string) =>
+      `select unnest([getvariable('v_recent_oid_min'), getvariable('v_recent_oid_max'), getvariable('v_late_oid_min'), getvariable('v_late_oid_max')]) as detection_oid
+       union all select detection_oid + 1000 from swept_ids where (select count(*) from ${t}) > 0`;
+    // on time: 7, 30, 12 (range 7 - 30); swept: 5, 41, 5 (range 5 - 41, ids 5 and 41 once each)
+    const rows: [number, number, number][] = [[7, 10, 0], [30, 10, 0], [12, 10, 0], [5, 3, 3], [41, 3, 3], [5, 3, 3]];
+    expect(await rowsMatching(rows, ranges, declarations.split(/;\s*\n/).filter((s) => s.trim()))).toEqual([5, 7, 30, 41, 1005, 1041]);
   });
 });
