@@ -4,7 +4,7 @@
 // fresh raw table and times an explicit CHECKPOINT after each, marking the ones that completed a row
 // group (RAW_ROW_GROUP_SIZE rows); then the same per column, to show which columns the time goes to.
 //   node bench/profile_checkpoints.ts [STEP] [GROUPS]        defaults 40000 and 30
-import { rmSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { datasetFile, DEFAULT_RAW_DATASET, openDatabase, RAW_ROW_GROUP_SIZE } from "../runner/database.ts";
@@ -35,7 +35,7 @@ const COLUMNS: Record<string, string> = {
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
-async function profile(table: string, columns: string[]): Promise<{ crossing: number[]; within: number[] }> {
+async function profile(table: string, columns: string[]): Promise<{ crossing: number[]; within: number[]; bytes: number }> {
   removeFiles();
   const db = await openDatabase(file, { memoryLimit: "256MB" });
   const c = db.connection;
@@ -57,18 +57,21 @@ async function profile(table: string, columns: string[]): Promise<{ crossing: nu
     (completed ? crossing : within).push(performance.now() - started);
   }
   db.close();
+  // What the compression bought: the raw dataset's file once every row is checkpointed.
+  const bytes = statSync(datasetFile(file, DEFAULT_RAW_DATASET)).size;
   removeFiles();
-  return { crossing, within };
+  return { crossing, within, bytes };
 }
 
 console.log(`${groups} appends of ${step.toLocaleString("en")} rows, a CHECKPOINT after each (DuckDB row groups hold ${ROW_GROUP.toLocaleString("en")} rows)\n`);
 const all = await profile("raw", Object.keys(COLUMNS));
 const total = (r: { crossing: number[]; within: number[] }) => [...r.crossing, ...r.within].reduce((a, b) => a + b, 0);
-console.log("| table | checkpoints completing a row group: median (max) | other checkpoints: median (max) | all checkpoints: µs per row |");
-console.log("|---|---|---|---|");
-const row = (name: string, r: { crossing: number[]; within: number[] }) =>
+console.log("| table | checkpoints completing a row group: median (max) | other checkpoints: median (max) | all checkpoints: µs per row | file: bytes per row |");
+console.log("|---|---|---|---|---|");
+const medianAndMax = (times: number[]) => (times.length ? `${fmt(median(times))} (${fmt(Math.max(...times))})` : "–");
+const row = (name: string, r: { crossing: number[]; within: number[]; bytes: number }) =>
   console.log(
-    `| ${name} | ${r.crossing.length ? `${fmt(median(r.crossing))} (${fmt(Math.max(...r.crossing))})` : "–"} | ${fmt(median(r.within))} (${fmt(Math.max(...r.within))}) | ${((total(r) * 1000) / (groups * step)).toFixed(2)} |`
+    `| ${name} | ${medianAndMax(r.crossing)} | ${medianAndMax(r.within)} | ${((total(r) * 1000) / (groups * step)).toFixed(2)} | ${(r.bytes / (groups * step)).toFixed(1)} |`
   );
 row("raw_detection_events (all 9 columns)", all);
 for (const name of Object.keys(COLUMNS)) row(`\`${name}\` alone`, await profile("one", [name]));

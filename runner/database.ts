@@ -35,6 +35,15 @@ export const DEFAULT_RAW_DATASET = "detections_raw";
  */
 export const RAW_ROW_GROUP_SIZE = 16_384;
 
+/**
+ * The storage format the raw dataset's file is written in (DuckDB writes its oldest readable format,
+ * v1.0.0, unless told). The newer format's string compression makes the sink's checkpoints, which
+ * every commit behind them waits for, about a third cheaper (bench/profile_checkpoints.ts, alternating:
+ * 0.42 - 0.79 against 0.62 - 1.01 µs per row; the p99 at 100,000 events/s lower in every pair) for
+ * ~10 % more bytes per row (BENCHMARKS.md, "Session 15"). A file written before keeps its rows.
+ */
+export const RAW_STORAGE_VERSION = "v1.5.0";
+
 export interface Database {
   path: string;
   instance: DuckDBInstance;
@@ -90,7 +99,7 @@ export async function attachDataset(connection: DuckDBConnection, dataset: strin
   const row = reader.getRowObjectsJS()[0]!;
   if (Number(row.attached) > 0 || Number(row.schemas) > 0) return;
   const file = row.path ? datasetFile(String(row.path), dataset) : ":memory:";
-  await connection.run(`attach ${sqlString(file)} as ${quoteIdentifier(dataset)} (row_group_size ${RAW_ROW_GROUP_SIZE})`);
+  await connection.run(`attach ${sqlString(file)} as ${quoteIdentifier(dataset)} (row_group_size ${RAW_ROW_GROUP_SIZE}, storage_version '${RAW_STORAGE_VERSION}')`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { datasetFile, ensureSchemas, openDatabase, RAW_ROW_GROUP_SIZE } from "../../runner/database.ts";
+import { datasetFile, ensureSchemas, openDatabase, RAW_ROW_GROUP_SIZE, RAW_STORAGE_VERSION } from "../../runner/database.ts";
 import { ensureRawTables } from "../../runner/raw_tables.ts";
 
 let dir: string;
@@ -65,6 +65,37 @@ describe("the raw dataset's own file", () => {
     db.close();
     // DuckDB's default row group (122,880 rows) would hold them all in one.
     expect(groups).toEqual({ n: 3, largest: RAW_ROW_GROUP_SIZE });
+  });
+
+  it("is written in RAW_STORAGE_VERSION, and a raw file written in DuckDB's default format keeps its rows and takes new ones", async () => {
+    const storageVersion = async (db: Parameters<typeof values>[0], name: string) =>
+      ((await values(db, `select tags from duckdb_databases() where database_name = '${name}'`)) as Array<{ tags: Array<{ key: string; value: string }> }>)[0]!.tags.find((t) => t.key === "storage_version")?.value;
+    const db = await openDatabase(path.join(dir, "w.duckdb"));
+    expect(await storageVersion(db, "detections_raw")).toBe(`${RAW_STORAGE_VERSION}+`);
+    db.close();
+
+    // A raw file from before: DuckDB's default format, written without the runner.
+    const older = path.join(dir, "old.duckdb");
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    await connection.run(`attach '${datasetFile(older, "detections_raw")}' as r`);
+    await ensureRawTables(connection, "r");
+    await connection.run("insert into r.raw_detection_events values ('s', 'm1', timestamp '2026-12-01 00:00:00', null, 1, 2, 3, 'cup', 4)");
+    const defaultVersion = ((await connection.runAndReadAll("select tags from duckdb_databases() where database_name = 'r'")).getRowObjectsJson()[0] as { tags: Array<{ value: string }> }).tags[0]!.value;
+    connection.closeSync();
+    instance.closeSync();
+    expect(defaultVersion).not.toBe(`${RAW_STORAGE_VERSION}+`);
+
+    const reopened = await openDatabase(older);
+    await reopened.connection.run("insert into detections_raw.raw_detection_events values ('s', 'm2', timestamp '2026-12-01 00:00:01', null, 5, 2, 3, 'mug', 6)");
+    await reopened.connection.run("checkpoint detections_raw");
+    reopened.close();
+    const again = await openDatabase(older);
+    expect(await values(again, "select message_id, item_name from detections_raw.raw_detection_events order by 1")).toEqual([
+      { message_id: "m1", item_name: "cup" },
+      { message_id: "m2", item_name: "mug" },
+    ]);
+    again.close();
   });
 
   it("attaches a dataset named in the configuration instead of the default", async () => {
