@@ -31,8 +31,12 @@ for (let run = 0; run < (runs + 1) * widths.length; run++) {
   if (!result.ok) throw new Error(`run ${run} failed: ${result.actions.find((a) => a.status !== "ok")?.error}`);
   console.error(`run ${run}, width ${widths[variant]}: ${result.durationMs.toFixed(0)} ms${result.checkpointMs ? `, then a checkpoint of ${result.checkpointMs.toFixed(0)} ms` : ""}`);
   if (run < widths.length) continue;
-  // The runner runs one at a time after a long run (PARALLEL_AFTER_RUNS_UNDER_MS): such a run measures the wrong width.
-  if (result.actionsAtOnce !== widths[variant]) console.error(`  (ran ${result.actionsAtOnce} at once, not ${widths[variant]})`);
+  // The runner runs one at a time after a long run (PARALLEL_AFTER_RUNS_UNDER_MS): such a run measured
+  // another width, so it is left out.
+  if (result.actionsAtOnce !== widths[variant]) {
+    console.error(`  (ran ${result.actionsAtOnce} at once, not ${widths[variant]}: left out)`);
+    continue;
+  }
   const into = measured[variant]!;
   into.runMs.push(result.durationMs);
   into.minutes.push(result.startedAt.getUTCMinutes());

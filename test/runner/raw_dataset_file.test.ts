@@ -81,9 +81,10 @@ describe("the raw dataset's own file", () => {
     await connection.run(`attach '${datasetFile(older, "detections_raw")}' as r`);
     await ensureRawTables(connection, "r");
     await connection.run("insert into r.raw_detection_events values ('s', 'm1', timestamp '2026-12-01 00:00:00', null, 1, 2, 3, 'cup', 4)");
-    const defaultVersion = ((await connection.runAndReadAll("select tags from duckdb_databases() where database_name = 'r'")).getRowObjectsJson()[0] as { tags: Array<{ value: string }> }).tags[0]!.value;
+    const defaultVersion = await storageVersion({ connection }, "r");
     connection.closeSync();
     instance.closeSync();
+    expect(defaultVersion).toMatch(/^v\d/);
     expect(defaultVersion).not.toBe(`${RAW_STORAGE_VERSION}+`);
 
     const reopened = await openDatabase(older);
