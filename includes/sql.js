@@ -58,10 +58,19 @@ module.exports = {
   // Sorted int64 arrays: the set of cameras behind an hourly count (aggregated from values already
   // distinct), merged run after run.
   arrayAggSorted: (expr) => pick(`ARRAY_AGG(${expr} ORDER BY ${expr})`, `list(${expr} ORDER BY ${expr})`),
+  // The sorted union of `left`, a sorted array without repeats, and `right`, one too or NULL.
+  // On DuckDB the list functions cost a fixed ~0.3 ms per chunk of rows, and a join's output comes in
+  // many small chunks (an incremental run of detection_counts_hourly: ~1,400 chunks of ~60 rows, 0.43 s
+  // at 36 M raw rows). Most rows need no merging (a key seen for the first time, or the same cameras
+  // again): they are answered without the list functions, which then only see the rest (0.05 s).
   arrayUnion: (left, right) =>
     pick(
       `ARRAY(SELECT DISTINCT element FROM UNNEST(ARRAY_CONCAT(${left}, IFNULL(${right}, []))) AS element ORDER BY element)`,
-      `list_sort(list_distinct(list_concat(${left}, coalesce(${right}, []))))`
+      `case
+        when ${right} is null then ${left}
+        when ${right} = ${left} then ${right}
+        else list_sort(list_distinct(list_concat(${left}, ${right})))
+      end`
     ),
   arrayLength: (expr) => pick(`ARRAY_LENGTH(${expr})`, `len(${expr})`),
   // True while `table` holds fewer than `rows` rows. BigQuery answers a whole-table COUNT(*) from

@@ -107,9 +107,12 @@ describe("includes/sql.js", () => {
     expect(squash(bigquery.arrayAggSorted("x"))).toBe("ARRAY_AGG(x ORDER BY x)");
   });
 
-  it("merges camera sets as sorted distinct arrays, treating a missing side as empty", async () => {
-    expect(await duckdbValue(duckdb.arrayUnion("[3, 1]::bigint[]", "[2, 3]::bigint[]"))).toEqual(["1", "2", "3"]);
-    expect(await duckdbValue(duckdb.arrayUnion("[5, 4]::bigint[]", "null::bigint[]"))).toEqual(["4", "5"]);
+  it("merges sorted camera sets into a sorted set, treating a missing side as empty", async () => {
+    expect(await duckdbValue(duckdb.arrayUnion("[1, 3]::bigint[]", "[2, 3]::bigint[]"))).toEqual(["1", "2", "3"]);
+    expect(await duckdbValue(duckdb.arrayUnion("[3]::bigint[]", "[1, 2]::bigint[]"))).toEqual(["1", "2", "3"]);
+    expect(await duckdbValue(duckdb.arrayUnion("[2]::bigint[]", "[1, 2, 4]::bigint[]"))).toEqual(["1", "2", "4"]);
+    expect(await duckdbValue(duckdb.arrayUnion("[4, 5]::bigint[]", "[4, 5]::bigint[]"))).toEqual(["4", "5"]);
+    expect(await duckdbValue(duckdb.arrayUnion("[4, 5]::bigint[]", "null::bigint[]"))).toEqual(["4", "5"]);
     expect(await duckdbValue(duckdb.arrayLength("[7, 8, 9]"))).toBe("3");
     expect(squash(bigquery.arrayUnion("a", "b"))).toBe(
       "ARRAY(SELECT DISTINCT element FROM UNNEST(ARRAY_CONCAT(a, IFNULL(b, []))) AS element ORDER BY element)"
