@@ -7,6 +7,9 @@
 // the models that judge copies against detection_events wait for it.
 // Portable SQL: the dialect pieces (the `sql` include) are passed in.
 
+// The columns of a copy that detection_events reads (and int_late_copies_waiting keeps).
+const COPY_COLUMNS = "message_id, detection_oid, video_camera_oid, geographical_location_oid, item_name, timestamp_detected, detected_at, publish_time";
+
 // SQL that is true for a late row, given its publish_time and detected_at columns.
 function isLate(sql, lateAfterSeconds, publishTime = "publish_time", detectedAt = "detected_at") {
   return `(${detectedAt} < ${sql.secondsBefore(publishTime, lateAfterSeconds)})`;
@@ -99,4 +102,4 @@ function windowDeclarations(sql, watermarks, { incremental, self, resolvedTable,
   ].join("\n  ");
 }
 
-module.exports = { isLate, sweeps, settledIn, sweptIdsTable, lookUpVariables, lookUpDeclarations, lookUp, windowDeclarations };
+module.exports = { COPY_COLUMNS, isLate, sweeps, settledIn, sweptIdsTable, lookUpVariables, lookUpDeclarations, lookUp, windowDeclarations };

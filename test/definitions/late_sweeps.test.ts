@@ -7,10 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Transformer } from "../../runner/transform.ts";
 import { referenceModels, type ModelTables } from "../support/reference.ts";
 import { createWarehouse, insertRawEvents, writeLocations, type RawEvent, type TestWarehouse } from "../support/warehouse.ts";
-import { copyOf, expectRunOk, MINUTE_MS, nextPublishTimes, readModels, readResolvedUntil, sleep } from "./behaviour_support.ts";
+import { copyOf, expectRunOk, MINUTE_MS, MODELS_SCHEMA, nextPublishTimes, readModels, readResolvedUntil, sleep } from "./behaviour_support.ts";
 
 const LOCATIONS = [{ geographical_location_oid: 1n, geographical_location: "Quay" }];
 const ids = (tables: ModelTables) => tables.detection_events.map((row) => row.detection_oid);
+
+/** The message ids of the late copies detection_events has read and not swept yet, sorted. */
+async function waitingMessageIds(warehouse: TestWarehouse): Promise<string[]> {
+  const reader = await warehouse.db.connection.runAndReadAll(`select message_id from ${MODELS_SCHEMA}.int_late_copies_waiting order by message_id`);
+  return reader.getRowObjectsJS().map((row) => String(row.message_id));
+}
 
 /** A warehouse that treats every table as large (late_sweep_min_rows 0), with slots of `slotSeconds`. */
 async function largeTableWarehouse(slotSeconds: number): Promise<TestWarehouse> {
@@ -53,6 +59,9 @@ describe("late copies in a large table", () => {
     // the on-time copies of loaded detections are counted now; the late ones, and 100's on-time copy
     // (to be judged against its late first copy), wait
     expect(hour).toMatchObject({ events_received: 2, unique_detections: 2, conflicting_duplicates: 0 });
+    // The late copies wait in int_late_copies_waiting, for the next runs.
+    const lateIds = [lateFirst.message_id, lateCopyOfOnTime.message_id].sort();
+    expect(await waitingMessageIds(warehouse)).toEqual(lateIds);
 
     // The same project with one-second slots, a moment later: the rows' slot has closed (nothing was
     // published for a whole slot since), so this run sweeps it.
@@ -69,17 +78,18 @@ describe("late copies in a large table", () => {
     // every copy counted once; 100's on-time copy ("car") conflicts with its late first copy ("bus")
     expect(after.pipeline_quality_hourly).toHaveLength(1);
     expect(after.pipeline_quality_hourly[0]).toMatchObject({ events_received: 5, unique_detections: 3, duplicate_copies: 2, conflicting_duplicates: 1 });
+    expect(await waitingMessageIds(warehouse)).toEqual([]); // swept: none left waiting
   });
 });
 
 describe("a late first copy swept after the stream has moved on", () => {
   let warehouse: TestWarehouse;
-  // 20 s slots, in real time: the sweep comes three runs after the late copy, when the rollups have
-  // counted rows published well after it.
+  // 20 s slots, in real time: the sweep comes three runs after the late copy, when detection_events
+  // reads new raw rows published well after it, and the rollups have counted them.
   beforeAll(async () => (warehouse = await largeTableWarehouse(20)));
   afterAll(async () => warehouse?.close());
 
-  it("is counted by the rollups too", { timeout: 120_000 }, async () => {
+  it("is read from int_late_copies_waiting once the raw rows read move past it, and counted by the rollups", { timeout: 120_000 }, async () => {
     const copies: RawEvent[] = [copyOf({ detection_oid: 1n, publish_time: new Date(Date.now() - 15_000) })];
     await insertRawEvents(warehouse, copies);
     expectRunOk(await warehouse.transformer.run());
@@ -92,15 +102,28 @@ describe("a late first copy swept after the stream has moved on", () => {
     await insertRawEvents(warehouse, copies.slice(1));
     expectRunOk(await warehouse.transformer.run());
     expect(ids(await readModels(warehouse))).toEqual([1, 3]); // waiting for its slot
-    // On-time detections keep coming, one run every ~10 s, until the slot is swept (three or four runs).
-    let oid = 10n;
-    for (let run = 0; run < 6 && (await readResolvedUntil(warehouse))!.getTime() <= p1; run++) {
-      await sleep(10_000);
-      const next = copyOf({ detection_oid: oid++, publish_time: new Date(Date.now() - 10_100) });
+    // On-time detections keep coming, each run once its row is published. A run reads the raw rows from
+    // late_arrival_seconds (10 s) before the newest first copy: 12 s after the late copy, it still reads
+    // it from the raw table; 20 s after, only from int_late_copies_waiting; the row published 31 s after
+    // closes the late copy's slot (everything published 10 s before it has landed), and that run sweeps it.
+    const onTimeRun = async (afterLateMs: number, detection_oid: bigint) => {
+      await sleep(Math.max(0, p1 + afterLateMs + 50 - Date.now()));
+      const next = copyOf({ detection_oid, publish_time: new Date(p1 + afterLateMs) });
       copies.push(next);
       await insertRawEvents(warehouse, [next]);
       expectRunOk(await warehouse.transformer.run()); // rollups_reconcile included
-    }
+    };
+    await onTimeRun(12_000, 10n);
+    expect(await waitingMessageIds(warehouse)).toEqual([late.message_id]);
+    // A warehouse written before int_late_copies_waiting existed (no table, no waiting_until): its first
+    // run reads the slot's late copies from the raw table.
+    await warehouse.db.connection.run(`drop table ${MODELS_SCHEMA}.int_late_copies_waiting`);
+    await warehouse.db.connection.run(`alter table ${MODELS_SCHEMA}.int_late_copies_resolved drop column waiting_until`);
+    await onTimeRun(20_000, 11n);
+    expect((await readResolvedUntil(warehouse))!.getTime()).toBeLessThanOrEqual(p1); // not swept yet
+    expect(ids(await readModels(warehouse))).toEqual([1, 3, 10, 11]);
+    expect(await waitingMessageIds(warehouse)).toEqual([late.message_id]);
+    await onTimeRun(31_000, 12n);
     const swept = await readResolvedUntil(warehouse);
     expect(swept!.getTime()).toBeGreaterThan(p1);
     const models = await readModels(warehouse);
