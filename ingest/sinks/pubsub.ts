@@ -1,9 +1,10 @@
 // The production sink: one Pub/Sub message per event on the raw topic (the BigQuery subscription
 // writes one row per message), dead letters on a second topic. A request is acknowledged only when
-// Pub/Sub has acknowledged every publish (publishMessage resolves with the server's message id).
-import { PubSub, type Topic } from "@google-cloud/pubsub";
+// Pub/Sub has acknowledged every publish (each publish request returns the server's message ids).
+import { PubSub, v1 } from "@google-cloud/pubsub";
 import type { Rejection } from "../batch.ts";
 import type { DetectionEvent } from "../event.ts";
+import { PublishBatches } from "./publish_batches.ts";
 import { SinkUnavailableError, type Sink, type SinkReceipt } from "./sink.ts";
 
 export interface PubsubSinkOptions {
@@ -14,6 +15,7 @@ export interface PubsubSinkOptions {
   maxInflightBytes?: number;
   /** A request whose publishes are not all acknowledged by then gets 503 (and the client retries). */
   publishTimeoutMs?: number;
+  /** Called for each publish request Pub/Sub acknowledged: its messages, and its seconds. */
   onPublish?: (messages: number, seconds: number) => void;
 }
 
@@ -30,8 +32,9 @@ export function messageBody(event: DetectionEvent): string {
 export class PubsubSink implements Sink {
   readonly name = "pubsub";
   private readonly client: PubSub;
-  private readonly topic: Topic;
-  private readonly deadLetters: Topic;
+  private readonly publisher: Promise<v1.PublisherClient>;
+  private readonly topic: PublishBatches;
+  private readonly deadLetters: PublishBatches;
   private readonly options: Required<Omit<PubsubSinkOptions, "onPublish">> & Pick<PubsubSinkOptions, "onPublish">;
   private inflightBytes = 0;
   private closed = false;
@@ -39,12 +42,19 @@ export class PubsubSink implements Sink {
   constructor(options: PubsubSinkOptions, client = new PubSub({ projectId: options.projectId })) {
     this.options = { maxInflightBytes: 64 * 1024 * 1024, publishTimeoutMs: 5_000, ...options };
     this.client = client;
-    // Batching tuned for throughput: the client's cap of 1,000 messages per publish request, and a
-    // short wait so a request's events leave together.
-    const batching = { maxMessages: 1000, maxBytes: 9 * 1024 * 1024, maxMilliseconds: 5 };
+    // The generated client, configured as the PubSub object would configure it (project, credentials,
+    // or the emulator named by PUBSUB_EMULATOR_HOST).
+    this.publisher = client.getClientConfig().then((config) => new v1.PublisherClient({ ...config }));
+    // A failure here reaches every publish (as 503); this only keeps it from also counting as unhandled.
+    this.publisher.catch(() => undefined);
+    // Retried within the publish timeout on the codes Pub/Sub's own publisher retries.
     const gaxOpts = { timeout: this.options.publishTimeoutMs, retry: { retryCodes: [10, 1, 4, 13, 8, 14, 2], backoffSettings: { initialRetryDelayMillis: 50, retryDelayMultiplier: 1.5, maxRetryDelayMillis: 1000, initialRpcTimeoutMillis: this.options.publishTimeoutMs, rpcTimeoutMultiplier: 1, maxRpcTimeoutMillis: this.options.publishTimeoutMs, totalTimeoutMillis: this.options.publishTimeoutMs } } };
-    this.topic = client.topic(options.topic, { batching, gaxOpts });
-    this.deadLetters = client.topic(options.deadLetterTopic, { batching, gaxOpts });
+    // Batching tuned for throughput: Pub/Sub's cap of 1,000 messages per publish request, and a short
+    // wait so the events of requests arriving together leave together.
+    const batches = (topic: string) =>
+      new PublishBatches({ publisher: this.publisher, topic: client.topic(topic).name, callOptions: gaxOpts, onBatch: this.options.onPublish });
+    this.topic = batches(options.topic);
+    this.deadLetters = batches(options.deadLetterTopic);
   }
 
   isReady(): boolean {
@@ -59,22 +69,18 @@ export class PubsubSink implements Sink {
       throw new SinkUnavailableError(`${this.inflightBytes} bytes are waiting for Pub/Sub; retry shortly`);
     }
     this.inflightBytes += bytes;
-    const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const publishes = Promise.all([
-        Promise.all(bodies.map((body) => this.topic.publishMessage({ data: Buffer.from(body), attributes: MESSAGE_ATTRIBUTES }))),
-        Promise.all(
-          rejections.map((r) =>
-            this.deadLetters.publishMessage({ data: Buffer.from(r.data), attributes: { ...MESSAGE_ATTRIBUTES, reason: r.reason.slice(0, 1000), index: String(r.index) } })
-          )
+        this.topic.publish(bodies.map((body) => ({ data: Buffer.from(body), attributes: MESSAGE_ATTRIBUTES }))),
+        this.deadLetters.publish(
+          rejections.map((r) => ({ data: Buffer.from(r.data), attributes: { ...MESSAGE_ATTRIBUTES, reason: r.reason.slice(0, 1000), index: String(r.index) } }))
         ),
       ]);
       const deadline = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new Error(`not acknowledged within ${this.options.publishTimeoutMs} ms`)), this.options.publishTimeoutMs);
       });
       const [messageIds] = await Promise.race([publishes, deadline]);
-      this.options.onPublish?.(bodies.length + rejections.length, (performance.now() - started) / 1000);
       return { written: messageIds.length };
     } catch (error) {
       throw new SinkUnavailableError(`Pub/Sub did not acknowledge the events: ${(error as Error).message.split("\n")[0]}`, 2);
@@ -87,6 +93,7 @@ export class PubsubSink implements Sink {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([this.topic.flush(), this.deadLetters.flush()]);
+    await Promise.allSettled([this.publisher.then((publisher) => publisher.close())]);
     await this.client.close();
   }
 }

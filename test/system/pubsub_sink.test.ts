@@ -1,10 +1,11 @@
 // The pubsub sink against the real Pub/Sub emulator: what a subscriber pulls back is what was accepted,
 // one message per event; with the emulator gone the service answers 503 and acknowledges nothing.
-import { PubSub, type Message } from "@google-cloud/pubsub";
+import { PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../ingest/config.ts";
 import { createLogger } from "../../ingest/logging.ts";
 import { startService, type Service } from "../../ingest/service.ts";
+import { pullMessages } from "../support/pubsub_pull.ts";
 import { EMULATOR_LAUNCHER, startEmulator, type Emulator } from "../../stack/pubsub_emulator.ts";
 
 if (!EMULATOR_LAUNCHER) {
@@ -40,23 +41,7 @@ describe.skipIf(!EMULATOR_LAUNCHER)("the pubsub sink on the Pub/Sub emulator", (
     delete process.env.PUBSUB_EMULATOR_HOST;
   });
 
-  async function pull(subscription: string, count: number): Promise<Message[]> {
-    const messages: Message[] = [];
-    const sub = admin.subscription(subscription);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`pulled ${messages.length} of ${count} messages`)), 20_000);
-      sub.on("message", (message: Message) => {
-        messages.push(message);
-        message.ack();
-        if (messages.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    await sub.close();
-    return messages;
-  }
+  const pull = (subscription: string, count: number) => pullMessages(admin, subscription, count);
 
   const post = (body: unknown) =>
     fetch(`${service.url}/v1/detections`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
