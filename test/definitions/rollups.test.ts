@@ -105,6 +105,30 @@ describe("rollups: hourly counts and top items, run after run", () => {
     expect(await readModels(warehouse)).toEqual(referenceModels({ copies, locations, now: lastStartedAt }));
   });
 
+  it("lets a new item into a full top X when it reaches the Xth count and wins the tie by name", async () => {
+    const small = await createWarehouse({ top_x: "3" });
+    try {
+      await writeLocations(small, locations);
+      const firstRun = [
+        ...["b", "c", "d"].flatMap((name, i) => [detection(name, 8n, ago(4 * HOUR_MS + i)), detection(name, 9n, ago(4 * HOUR_MS - i))]),
+        detection("e", 8n, ago(4 * HOUR_MS - 10)),
+      ];
+      await insertRawEvents(small, firstRun);
+      expectRunOk(await small.transformer.run());
+      const topAtGate = async () => (await readModel(small, "top_items_by_location")).filter((r) => r.geographical_location_oid === 1).map((r) => [r.item_name, r.item_count]);
+      expect(await topAtGate()).toEqual([["b", 2], ["c", 2], ["d", 2]]);
+      // "a" reaches the third count and ranks first by name; "e" reaches it too but ranks after "d".
+      const secondRun = [detection("a", 8n, ago(2 * HOUR_MS)), detection("a", 9n, ago(2 * HOUR_MS - 1)), detection("e", 9n, ago(2 * HOUR_MS - 2))];
+      await insertRawEvents(small, secondRun);
+      expectRunOk(await small.transformer.run());
+      expect(await topAtGate()).toEqual([["a", 2], ["b", 2], ["c", 2]]);
+      const top = await readModel(small, "top_items_by_location");
+      expect(top).toEqual(sortRows(referenceTopItems([...firstRun, ...secondRun], locations, 3), MODEL_KEYS.top_items_by_location));
+    } finally {
+      await small.close();
+    }
+  });
+
   it("keeps X items per location with var top_x", async () => {
     const small = await createWarehouse({ top_x: "3" });
     try {
