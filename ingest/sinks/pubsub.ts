@@ -93,7 +93,7 @@ export class PubsubSink implements Sink {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([this.topic.flush(), this.deadLetters.flush()]);
-    await Promise.allSettled([this.publisher.then((publisher) => publisher.close())]);
+    await this.publisher.then((publisher) => publisher.close()).catch(() => undefined);
     await this.client.close();
   }
 }
