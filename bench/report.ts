@@ -1,4 +1,4 @@
-// Writes the measured part of BENCHMARKS.md (between its "generated" markers) and docs/benchmarks.svg
+// Writes the measured part of BENCHMARKS.md (between its "generated" markers) and its plots in docs/
 // from the suite's results in bench-data/: machine, versions, commands, tables, the targets, and the
 // scale on paper worked out from the measured per-core figures. The prose around the markers (what
 // the figures mean, profiles) is written by hand and kept.
@@ -45,8 +45,8 @@ function machine(): string[] {
   ];
 }
 
-function ingestSection(ingest: any): string[] {
-  if (!ingest) return ["Ingest: not in this run's results yet (`npm run bench -- ingest`)."];
+function ingestSection(ingest: any, image?: string): string[] {
+  if (!ingest) return ["## Ingest", "", "Not measured yet: `npm run bench -- ingest`."];
   const rows: Array<[string, string, any]> = [
     ["(a) ceiling: HTTP + parse + validate, no sink", "ceiling", ingest.ceiling],
     ["(b) Sightline, DuckDB sink (group commit, WAL fsync)", "duckdb", ingest.duckdb],
@@ -59,6 +59,7 @@ function ingestSection(ingest: any): string[] {
     "",
     `${ingest.batch}-event batches from ${ingest.concurrency} keep-alive connections (closed loop), ${ingest.seconds} s per run, ${ingest.runs} runs after a warm-up; the service in its own process, the load from the suite's. Latency is request sent → 202 received. CPU-seconds are the service process's only: PostgreSQL's server and the emulator run in processes of their own.`,
     "",
+    ...(image ? [image, ""] : []),
     "| path | events/s | p50 | p99 | events per CPU-second of the service |",
     "|---|---|---|---|---|",
   ];
@@ -85,7 +86,7 @@ function modelSizes(models: any): Array<[string, any]> {
 }
 
 function modelsSection(models: any): string[] {
-  if (!models) return ["Models side by side: not in this run's results yet (`npm run bench -- models-peer`)."];
+  if (!models) return ["## Models side by side", "", "Not measured yet: `npm run bench -- models-peer`."];
   const lines = [
     `## Models side by side (\`npm run bench -- models-peer\`, ${models.startedAt?.slice(0, 10) ?? ""})`,
     "",
@@ -119,13 +120,14 @@ function achievedRates(runs: any[]): Spread | undefined {
   return rates.length > 0 ? spread(rates) : undefined;
 }
 
-function freshnessSection(freshness: any): string[] {
-  if (!freshness) return ["Freshness: not in this run's results yet (`npm run bench -- freshness`); earlier figures, if any, are in the hand-written sections below."];
+function freshnessSection(freshness: any, image?: string): string[] {
+  if (!freshness) return ["## Freshness of the local stack", "", "Not measured yet: `npm run bench -- freshness`."];
   const lines = [
     `## Freshness of the local stack (\`npm run bench -- freshness\`, ${freshness.startedAt?.slice(0, 10) ?? ""})`,
     "",
     `Event sent → visible in the dashboard's data, ${freshness.seconds} s sustained per run after ${freshness.warmup} s of warm-up, models every ${freshness.every} s; a fresh stack per run. Each cell: median over the runs (min – max) of that run's figure.`,
     "",
+    ...(image ? [image, ""] : []),
     "| events/s asked | achieved (simulator) | runs | real-time panel p50 | p95 | max | scheduled models p50 | p95 | stack CPU (cores) | stack RSS median / max |",
     "|---|---|---|---|---|---|---|---|---|---|",
   ];
@@ -141,7 +143,7 @@ function freshnessSection(freshness: any): string[] {
 /** Production sizing from the measured per-core publish rate (see docs/production.md for the limits). */
 function scaleSection(ingest: any): string[] {
   const perCore = ingest?.pubsub?.eventsPerCpuSecond?.median as number | undefined;
-  if (!perCore) return ["Scale on paper: needs the `pubsub` figure of `npm run bench -- ingest`."];
+  if (!perCore) return ["## Scale on paper", "", "Needs the `pubsub` figure of `npm run bench -- ingest`."];
   const EVENT_BYTES = 200; // a JSON event with metadata as the subscription writes it, rounded up
   const VCPU = 2;
   const UTILISATION = 0.6; // headroom for bursts before Cloud Run adds instances
@@ -191,49 +193,82 @@ function targetsSection(ingest: any, models: any, freshness: any): string[] {
   return lines;
 }
 
-async function plot(ingest: any, freshness: any): Promise<string | undefined> {
+/** A bar chart as SVG (vega-lite, rendered headless). */
+async function barChart(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", background: "white", ...spec } as TopLevelSpec).spec), { renderer: "none" });
+  return view.toSVG();
+}
+
+function plotIngest(ingest: any): Promise<string> | undefined {
   const throughput = ["ceiling", "duckdb", "postgres_copy", "postgres_insert", "pubsub"]
     .filter((key) => ingest?.[key]?.eventsPerSecond)
     .map((key) => ({ path: { ceiling: "(a) ceiling", duckdb: "(b) DuckDB", postgres_copy: "(c) PostgreSQL COPY", postgres_insert: "(c) PostgreSQL INSERT", pubsub: "(d) Pub/Sub" }[key], eventsPerSecond: ingest[key].eventsPerSecond.median }));
+  if (throughput.length === 0) return undefined;
+  return barChart({
+    title: "Ingest, events/s (median)",
+    data: { values: throughput },
+    mark: "bar",
+    encoding: { y: { field: "path", type: "nominal", sort: null, title: null }, x: { field: "eventsPerSecond", type: "quantitative", title: "events/s" } },
+    width: 320,
+    height: 200,
+  });
+}
+
+function plotFreshness(freshness: any): Promise<string> | undefined {
   const fresh = Object.entries<any>(freshness?.rates ?? {}).flatMap(([rate, r]) => [
     { rate: `${Number(rate) / 1000}k/s`, view: "real-time panel", p95: r.realtime.p95.median },
     { rate: `${Number(rate) / 1000}k/s`, view: "scheduled models", p95: r.models.p95.median },
   ]);
-  if (throughput.length === 0 && fresh.length === 0) return undefined;
-  const spec: TopLevelSpec = {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    background: "white",
-    hconcat: [
-      {
-        title: "Ingest, events/s (median)",
-        data: { values: throughput },
-        mark: "bar",
-        encoding: { y: { field: "path", type: "nominal", sort: null, title: null }, x: { field: "eventsPerSecond", type: "quantitative", title: "events/s" } },
-        width: 320,
-        height: 200,
-      },
-      {
-        title: "Freshness p95, seconds (median of runs)",
-        data: { values: fresh },
-        mark: "bar",
-        encoding: { x: { field: "rate", type: "nominal", title: "sustained load" }, xOffset: { field: "view" }, y: { field: "p95", type: "quantitative", title: "seconds" }, color: { field: "view", type: "nominal", title: null } },
-        width: 220,
-        height: 200,
-      },
-    ],
-  };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
-  return view.toSVG();
+  if (fresh.length === 0) return undefined;
+  return barChart({
+    title: "Freshness p95, seconds (median of runs)",
+    data: { values: fresh },
+    mark: "bar",
+    encoding: { x: { field: "rate", type: "nominal", title: "sustained load" }, xOffset: { field: "view" }, y: { field: "p95", type: "quantitative", title: "seconds" }, color: { field: "view", type: "nominal", title: null } },
+    width: 220,
+    height: 200,
+  });
+}
+
+/**
+ * The generated part BENCHMARKS.md holds now, split at its "## " headings. A part whose results are not
+ * in bench-data/ (git-ignored: a fresh clone has none, and `npm run bench -- ingest` writes only its own)
+ * is carried over from here as it stands, dated by its heading, rather than dropped.
+ */
+function generatedSections(current: string): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  if (!current.includes(START)) return sections;
+  let lines: string[] | undefined;
+  for (const line of current.slice(current.indexOf(START) + START.length, current.indexOf(END)).split("\n")) {
+    if (line.startsWith("## ")) {
+      lines = [];
+      sections.set(SECTION_KEYS.find((key) => line.startsWith(key)) ?? line, lines);
+    }
+    lines?.push(line);
+  }
+  // Blank lines between sections belong to neither.
+  for (const section of sections.values()) while (section.at(-1) === "") section.pop();
+  return sections;
+}
+
+const SECTION_KEYS = ["## Targets", "## Ingest", "## Models side by side", "## Freshness", "## Scale on paper"] as const;
+
+/** Which part of the suite measured a row of the targets table, by the row's label. */
+function targetPart(row: string): "ingest" | "models" | "freshness" {
+  if (row.startsWith("| (b)") || row.startsWith("| p99")) return "ingest";
+  if (row.startsWith("| freshness")) return "freshness";
+  return "models";
 }
 
 export interface ReportFiles {
   /** Where the suite's results are (bench-data/). */
   data: string;
   benchmarks: string;
-  svg: string;
+  /** Where the plots go: benchmarks-ingest.svg and benchmarks-freshness.svg. */
+  figures: string;
 }
 
-const DEFAULT_FILES: ReportFiles = { data: path.join(ROOT, "bench-data"), benchmarks: path.join(ROOT, "BENCHMARKS.md"), svg: path.join(ROOT, "docs", "benchmarks.svg") };
+const DEFAULT_FILES: ReportFiles = { data: path.join(ROOT, "bench-data"), benchmarks: path.join(ROOT, "BENCHMARKS.md"), figures: path.join(ROOT, "docs") };
 
 export async function writeReport(files: ReportFiles = DEFAULT_FILES): Promise<void> {
   const read = (name: string): any => {
@@ -243,34 +278,51 @@ export async function writeReport(files: ReportFiles = DEFAULT_FILES): Promise<v
   const ingest = read("ingest-results.json");
   const models = read("models-peer-results.json");
   const freshness = read("freshness-results.json");
-  const svg = await plot(ingest, freshness);
-  if (svg) writeFileSync(files.svg, svg);
+  const file = files.benchmarks;
+  const current = readFileSync(file, "utf8");
+  const previous = generatedSections(current);
+  // Each plot is written with its part, so a part carried over keeps its own plot.
+  const figure = async (name: string, svg: Promise<string> | undefined, title: string) => {
+    if (!svg) return undefined;
+    const target = path.join(files.figures, name);
+    writeFileSync(target, await svg);
+    return `![${title}](${path.relative(path.dirname(file), target)})`;
+  };
+  const ingestImage = await figure("benchmarks-ingest.svg", plotIngest(ingest), "Ingest throughput");
+  const freshnessImage = await figure("benchmarks-freshness.svg", plotFreshness(freshness), "Freshness");
+  const measured = { ingest: Boolean(ingest), models: Boolean(models), freshness: Boolean(freshness) };
+  const section = (key: (typeof SECTION_KEYS)[number], part: keyof typeof measured, fresh: string[]) =>
+    !measured[part] && previous.has(key) ? previous.get(key)! : fresh;
+  const targets = targetsSection(ingest, models, freshness);
+  const carriedRows = (previous.get("## Targets") ?? []).filter((line) => /^\| [^-]/.test(line) && !line.startsWith("| target |") && !measured[targetPart(line)]);
+  const rows = [...targets.slice(4), ...carriedRows].sort(
+    (x, y) => ["ingest", "models", "freshness"].indexOf(targetPart(x)) - ["ingest", "models", "freshness"].indexOf(targetPart(y))
+  );
   const generated = [
     START,
     "",
     ...machine(),
     "- Commands: `npm run bench` (everything but the soak), `npm run bench -- ingest | models-peer | models | freshness | soak`",
+    "- Each part below is dated by its heading: a part not measured in the last run is kept from the run before.",
     "",
-    ...(svg ? [`![Ingest throughput and freshness](${path.relative(path.dirname(files.benchmarks), files.svg)})`, ""] : []),
-    ...targetsSection(ingest, models, freshness),
+    ...targets.slice(0, 4),
+    ...rows,
     "",
-    ...ingestSection(ingest),
+    ...section("## Ingest", "ingest", ingestSection(ingest, ingestImage)),
     "",
-    ...modelsSection(models),
+    ...section("## Models side by side", "models", modelsSection(models)),
     "",
-    ...freshnessSection(freshness),
+    ...section("## Freshness", "freshness", freshnessSection(freshness, freshnessImage)),
     "",
-    ...scaleSection(ingest),
+    ...section("## Scale on paper", "ingest", scaleSection(ingest)),
     "",
     END,
   ].join("\n");
-  const file = files.benchmarks;
-  const current = readFileSync(file, "utf8");
   const next = current.includes(START) ? current.slice(0, current.indexOf(START)) + generated + current.slice(current.indexOf(END) + END.length) : current.replace(/\n## /, `\n${generated}\n\n## `);
   writeFileSync(file, next);
 }
 
 export async function main(): Promise<void> {
   await writeReport();
-  console.log("BENCHMARKS.md and docs/benchmarks.svg written from bench-data/");
+  console.log("BENCHMARKS.md and its plots in docs/ written from bench-data/ (parts not measured there kept as they were)");
 }

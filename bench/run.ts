@@ -5,7 +5,7 @@ const benches: Record<string, { about: string; long?: boolean; load: () => Promi
   ingest: { about: "ingest service: HTTP ceiling, DuckDB sink, PostgreSQL peer, Pub/Sub emulator; events/s, p50/p99, latency at 100k/s", load: () => import("./ingest.ts") },
   freshness: { about: "local stack end to end: event sent → visible in the dashboard's data, CPU and RSS (5 min at 10,000 events/s)", load: () => import("./freshness.ts") },
   "models-peer": { about: "models side by side with a PostgreSQL 15 peer at 1, 10 and 36 M raw rows: full refresh, incremental, peak RSS", load: () => import("./models_peer.ts") },
-  report: { about: "write BENCHMARKS.md's measured part and docs/benchmarks.svg from bench-data/ (runs after the others)", load: () => import("./report.ts") },
+  report: { about: "write BENCHMARKS.md's measured part and its plots in docs/ from bench-data/ (runs after the others)", load: () => import("./report.ts") },
   models: { about: "per-action detail: full refresh (36 M raw rows) and incremental runs over 1, 2, 4 h of history (only when named)", long: true, load: () => import("./models.ts") },
 };
 
