@@ -163,8 +163,10 @@ function scaleSection(ingest: any): string[] {
   return lines;
 }
 
-function targetsSection(ingest: any, models: any, freshness: any): string[] {
-  const lines = ["## Targets", "", "| target | measured | met? |", "|---|---|---|"];
+const TARGETS_HEADER = ["## Targets", "", "| target | measured | met? |", "|---|---|---|"];
+
+function ingestTargets(ingest: any): string[] {
+  const lines: string[] = [];
   const b = ingest?.duckdb?.eventsPerSecond?.median;
   const peers = [ingest?.postgres_copy, ingest?.postgres_insert].filter((x) => x && typeof x === "object");
   const c = peers.length ? Math.max(...peers.map((p) => p.eventsPerSecond.median)) : undefined;
@@ -172,6 +174,11 @@ function targetsSection(ingest: any, models: any, freshness: any): string[] {
   if (b && c) lines.push(`| (b) ≥ 3× (c) | ${(b / c).toFixed(2)}× | ${b >= 3 * c ? "yes" : "**no**"} |`);
   const p99 = ingest?.latencyAt100k?.p99?.median;
   if (p99 !== undefined) lines.push(`| p99 ≤ 100 ms at 100,000 events/s | ${ms(p99)} | ${p99 <= 100 ? "yes" : "**no**"} |`);
+  return lines;
+}
+
+function modelTargets(models: any): string[] {
+  const lines: string[] = [];
   const sizes = modelSizes(models).filter(([, e]) => e.duckdb?.incrementalMs);
   if (sizes.length) {
     const [size, largest] = sizes.at(-1)!;
@@ -188,6 +195,11 @@ function targetsSection(ingest: any, models: any, freshness: any): string[] {
       lines.push(`| … ≥ 5× faster than PostgreSQL | whole graph ${big.fullRefreshSpeedup.toFixed(1)}×${same} | ${big.fullRefreshSpeedup >= 5 ? "yes" : big.sameStepsSpeedup >= 5 ? "the same steps: yes; the whole graph: **no**" : "**no**"} |`);
     }
   }
+  return lines;
+}
+
+function freshnessTargets(freshness: any): string[] {
+  const lines: string[] = [];
   const fresh = freshness?.rates?.["10000"];
   if (fresh) lines.push(`| freshness p95 ≤ 5 s at 10,000 events/s | real-time panel ${sec(fresh.realtime.p95.median)}; scheduled models ${sec(fresh.models.p95.median)} | ${fresh.realtime.p95.median <= 5 ? "yes (real-time panel)" : "**no**"} |`);
   return lines;
@@ -253,8 +265,12 @@ function generatedSections(current: string): Map<string, string[]> {
 
 const SECTION_KEYS = ["## Targets", "## Ingest", "## Models side by side", "## Freshness", "## Scale on paper"] as const;
 
+/** The suite's parts, in the order of the targets table. */
+const PARTS = ["ingest", "models", "freshness"] as const;
+type Part = (typeof PARTS)[number];
+
 /** Which part of the suite measured a row of the targets table, by the row's label. */
-function targetPart(row: string): "ingest" | "models" | "freshness" {
+function targetPart(row: string): Part {
   if (row.startsWith("| (b)") || row.startsWith("| p99")) return "ingest";
   if (row.startsWith("| freshness")) return "freshness";
   return "models";
@@ -290,14 +306,13 @@ export async function writeReport(files: ReportFiles = DEFAULT_FILES): Promise<v
   };
   const ingestImage = await figure("benchmarks-ingest.svg", plotIngest(ingest), "Ingest throughput");
   const freshnessImage = await figure("benchmarks-freshness.svg", plotFreshness(freshness), "Freshness");
-  const measured = { ingest: Boolean(ingest), models: Boolean(models), freshness: Boolean(freshness) };
-  const section = (key: (typeof SECTION_KEYS)[number], part: keyof typeof measured, fresh: string[]) =>
+  const measured: Record<Part, boolean> = { ingest: Boolean(ingest), models: Boolean(models), freshness: Boolean(freshness) };
+  const section = (key: (typeof SECTION_KEYS)[number], part: Part, fresh: string[]) =>
     !measured[part] && previous.has(key) ? previous.get(key)! : fresh;
-  const targets = targetsSection(ingest, models, freshness);
-  const carriedRows = (previous.get("## Targets") ?? []).filter((line) => /^\| [^-]/.test(line) && !line.startsWith("| target |") && !measured[targetPart(line)]);
-  const rows = [...targets.slice(4), ...carriedRows].sort(
-    (x, y) => ["ingest", "models", "freshness"].indexOf(targetPart(x)) - ["ingest", "models", "freshness"].indexOf(targetPart(y))
-  );
+  // The targets table's rows part by part: this run's, or those the last report had for a part not run.
+  const freshRows: Record<Part, string[]> = { ingest: ingestTargets(ingest), models: modelTargets(models), freshness: freshnessTargets(freshness) };
+  const previousRows = (previous.get("## Targets") ?? []).filter((line) => line.startsWith("| ") && !line.startsWith(TARGETS_HEADER[2]!));
+  const rows = PARTS.flatMap((part) => (measured[part] ? freshRows[part] : previousRows.filter((row) => targetPart(row) === part)));
   const generated = [
     START,
     "",
@@ -305,7 +320,7 @@ export async function writeReport(files: ReportFiles = DEFAULT_FILES): Promise<v
     "- Commands: `npm run bench` (everything but the soak), `npm run bench -- ingest | models-peer | models | freshness | soak`",
     "- Each part below is dated by its heading: a part not measured in the last run is kept from the run before.",
     "",
-    ...targets.slice(0, 4),
+    ...TARGETS_HEADER,
     ...rows,
     "",
     ...section("## Ingest", "ingest", ingestSection(ingest, ingestImage)),
