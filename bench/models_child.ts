@@ -1,8 +1,9 @@
 // One measured process of the models benchmark (bench/models.ts starts it, so peak RSS is its own).
 //   full-refresh DB                     time transformer.run({ fullRefresh: true }) (models and assertions)
-//   build DB HOURS MEMORY_LIMIT [CHUNK_HOURS]
+//   build DB HOURS MEMORY_LIMIT [CHUNK_HOURS [RAW_HOURS]]
 //                                       generate HOURS of history and full-refresh it (setup, timed too);
-//                                       with CHUNK_HOURS, chunk by chunk with an incremental run after each
+//                                       with CHUNK_HOURS, chunk by chunk with an incremental run after each;
+//                                       with RAW_HOURS, the raw table keeps only its last RAW_HOURS
 //   incremental DB REPS                 warm-up + REPS x (append 10 s at 10k/s once they are past, time
 //                                       the models-only run), then time the assertions once
 // The last stdout line is the JSON result.
@@ -12,7 +13,10 @@ import { openDatabase } from "../runner/database.ts";
 import { executeActions, type ActionResult } from "../runner/execute.ts";
 import { actionsInOrder } from "../runner/graph.ts";
 import { Transformer, type RunReport } from "../runner/transform.ts";
-import { appendStream, appendWhenPast, catchUpStream, generateHistory, writeLocations, type AppendResult } from "./generate.ts";
+import { appendStream, appendWhenPast, catchUpStream, generateHistory, RAW_SCHEMA, writeLocations, type AppendResult } from "./generate.ts";
+
+/** A TIMESTAMP literal for epoch milliseconds. */
+const sqlTimestampMs = (ms: number) => `TIMESTAMP '${new Date(ms).toISOString().replace("T", " ").replace("Z", "")}'`;
 
 function vmHwmKb(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
@@ -32,7 +36,7 @@ function summary(report: RunReport) {
   };
 }
 
-const [mode, dbPath, arg1, arg2, arg3] = process.argv.slice(2);
+const [mode, dbPath, arg1, arg2, arg3, arg4] = process.argv.slice(2);
 if (!mode || !dbPath) throw new Error("usage: models_child.ts full-refresh|build|incremental DB ...");
 
 let result: unknown;
@@ -40,8 +44,14 @@ if (mode === "build" && arg3) {
   // Chunked build: the history in chunks of arg3 hours, the models brought up to date after each
   // (a full refresh on the first chunk, incremental runs after), as a warehouse fed for a day would be.
   // Memory and spill stay those of one chunk; one full refresh of 864 M rows would need more disk than here.
+  // With RAW_HOURS, raw rows published more than RAW_HOURS before each chunk's end are deleted once the
+  // models have read them: 24 h of raw rows (~1.3 GB an hour) and of the warehouse (~1.9 GB an hour) do
+  // not fit on a disk with ~80 GB free. An incremental run reads the raw table only from its watermark
+  // (a few seconds back, and the open sweep slot of late copies, 5 minutes), so what it reads is the same;
+  // the history it is measured against is the warehouse's.
   const hours = Number(arg1);
   const chunkHours = Number(arg3);
+  const rawHours = arg4 === undefined ? undefined : Number(arg4);
   const memoryLimit = arg2 ?? "8GB";
   const db = await openDatabase(dbPath, { memoryLimit });
   await writeLocations(db);
@@ -62,12 +72,19 @@ if (mode === "build" && arg3) {
     generateMs += appended.durationMs;
     const report = await transformer.run({ fullRefresh: i === 0, selection: { includeAssertions: false } });
     await db.connection.run("checkpoint");
+    if (rawHours !== undefined) {
+      // Whole row groups deleted are dropped at the checkpoint, and later chunks reuse their blocks.
+      await db.connection.run(
+        `delete from ${RAW_SCHEMA}.raw_detection_events where publish_time < ${sqlTimestampMs(appended.lastPublish.getTime() - rawHours * 3_600_000)}`
+      );
+      await db.connection.run(`checkpoint ${RAW_SCHEMA}`);
+    }
     const run = summary(report);
     log(`chunk ${i + 1}: ${span} h generated in ${(appended.durationMs / 1000).toFixed(1)} s, models ${(run.durationMs / 1000).toFixed(1)} s (${i === 0 ? "full refresh" : "incremental"}), RSS high-water ${(vmHwmKb() / 1024).toFixed(0)} MiB`);
     chunks.push({ hours: span, generateMs: appended.durationMs, run });
   }
   db.close();
-  result = { mode, hours, chunkHours, rawRows, generateMs, chunks, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() };
+  result = { mode, hours, chunkHours, rawHours, rawRows, generateMs, chunks, maxRssKb: process.resourceUsage().maxRSS, vmHwmKb: vmHwmKb() };
 } else if (mode === "build") {
   const hours = Number(arg1);
   const generated = await generateHistory(dbPath, { hours, memoryLimit: arg2 ?? "8GB", log });
