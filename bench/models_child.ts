@@ -45,10 +45,11 @@ if (mode === "build" && arg3) {
   // (a full refresh on the first chunk, incremental runs after), as a warehouse fed for a day would be.
   // Memory and spill stay those of one chunk; one full refresh of 864 M rows would need more disk than here.
   // With RAW_HOURS, raw rows published more than RAW_HOURS before each chunk's end are deleted once the
-  // models have read them: 24 h of raw rows (~1.3 GB an hour) and of the warehouse (~1.9 GB an hour) do
-  // not fit on a disk with ~80 GB free. An incremental run reads the raw table only from its watermark
-  // (a few seconds back, and the open sweep slot of late copies, 5 minutes), so what it reads is the same;
-  // the history it is measured against is the warehouse's.
+  // models have read them, for disks too small for 24 h of both: raw rows take ~1.3 GB an hour, the
+  // warehouse ~1.25 GB and the build's spill ~5 GB (~66 GB in all; the disk here had ~79 GB). An
+  // incremental run reads the raw table only from its watermark (a few seconds back, and the open sweep
+  // slot of late copies, 5 minutes), so what it reads is the same; the history it is measured against is
+  // the warehouse's.
   const hours = Number(arg1);
   const chunkHours = Number(arg3);
   const rawHours = arg4 === undefined ? undefined : Number(arg4);
