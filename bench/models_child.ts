@@ -15,9 +15,6 @@ import { actionsInOrder } from "../runner/graph.ts";
 import { Transformer, type RunReport } from "../runner/transform.ts";
 import { appendStream, appendWhenPast, catchUpStream, generateHistory, RAW_SCHEMA, writeLocations, type AppendResult } from "./generate.ts";
 
-/** A TIMESTAMP literal for epoch milliseconds. */
-const sqlTimestampMs = (ms: number) => `TIMESTAMP '${new Date(ms).toISOString().replace("T", " ").replace("Z", "")}'`;
-
 function vmHwmKb(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
   return match ? Number(match[1]) : NaN;
@@ -76,7 +73,7 @@ if (mode === "build" && arg3) {
     if (rawHours !== undefined) {
       // Whole row groups deleted are dropped at the checkpoint, and later chunks reuse their blocks.
       await db.connection.run(
-        `delete from ${RAW_SCHEMA}.raw_detection_events where publish_time < ${sqlTimestampMs(appended.lastPublish.getTime() - rawHours * 3_600_000)}`
+        `delete from ${RAW_SCHEMA}.raw_detection_events where publish_time < epoch_ms(${appended.lastPublish.getTime() - rawHours * 3_600_000})`
       );
       await db.connection.run(`checkpoint ${RAW_SCHEMA}`);
     }
