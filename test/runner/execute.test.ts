@@ -76,7 +76,7 @@ describe("describeObject", () => {
   it("tells a table (with its columns in order) from a view and from nothing, in the schema asked for", async () => {
     await db.connection.run("create schema s; create table s.t (b int, a varchar, c date); create view s.v as select 1 as x; create table main.t (z int)");
     // A temporary table (the runner's merge source is one) is not the model's table, even in schema main.
-    await db.connection.run("create temp table v (y int)");
+    await db.connection.run("create temp table v (y int); create temp table t (y int)");
     expect(await describeObject(db.connection, "s", "t")).toEqual({ type: "table", columns: ["b", "a", "c"] });
     expect(await describeObject(db.connection, "s", "v")).toEqual({ type: "view", columns: [] });
     expect(await describeObject(db.connection, "s", "missing")).toBeNull();
