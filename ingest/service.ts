@@ -8,7 +8,6 @@ import { createApp, type App, type AppDependencies } from "./app.ts";
 import type { IngestConfig } from "./config.ts";
 import { createLogger } from "./logging.ts";
 import { createMetrics } from "./metrics.ts";
-import type { Reopening } from "./sinks/duckdb.ts";
 import type { Sink } from "./sinks/sink.ts";
 
 export interface Service {
@@ -16,8 +15,13 @@ export interface Service {
   app: App;
   sink: Sink;
   logger: Logger;
-  /** The local warehouse, with the DuckDB sink (the current instance: the sink may reopen the file). */
+  /** The local warehouse the caller shared with the DuckDB sink (ServiceOptions.database), if any. */
   readonly database?: Database;
+  /**
+   * Rows of a SQL query on the DuckDB sink's database, whichever thread holds it (values in DuckDB's
+   * JSON form: BIGINT and TIMESTAMP as strings). Rejects with the Pub/Sub sink.
+   */
+  query(sql: string): Promise<Record<string, unknown>[]>;
   url: string;
   /** Stop accepting, finish in-flight requests, flush the sink, release the database. */
   close(): Promise<void>;
@@ -38,35 +42,45 @@ export async function startService(config: IngestConfig, options: ServiceOptions
   const metrics = createMetrics();
   let database: Database | undefined;
   let sink: Sink;
+  let query: Service["query"] = async () => {
+    throw new Error("this service has no local database: its sink is Pub/Sub");
+  };
   // Each sink's dependencies load only when it is chosen: the Cloud Run image carries no DuckDB.
   if (options.sink) {
     sink = options.sink;
-  } else if (config.sink === "duckdb") {
-    const { openDatabase } = await import("../runner/database.ts");
+  } else if (config.sink === "duckdb" && !options.database) {
+    // The service's own file: the sink commits on a thread of its own (sinks/duckdb_thread.ts).
+    const { DuckdbThreadSink } = await import("./sinks/duckdb_thread.ts");
+    const threadSink = await DuckdbThreadSink.start(
+      {
+        dbPath: config.dbPath,
+        memoryLimit: config.duckdbMemoryLimit,
+        threads: config.duckdbThreads,
+        rawDataset: config.rawDataset,
+        reopenEveryRows: config.duckdbReopenEveryRows,
+      },
+      {
+        onCommit: (events) => metrics.sinkBatchEvents.observe(events),
+        onCheckpoint: (seconds) => metrics.sinkCheckpointSeconds.observe(seconds),
+        onReopen: (seconds) => metrics.sinkReopenSeconds.observe(seconds),
+      }
+    );
+    sink = threadSink;
+    query = (sql) => threadSink.query(sql);
+  } else if (config.sink === "duckdb" && options.database) {
+    // A file the local stack shares between its parts: the sink commits on its connection to that
+    // instance, on the event loop (one process cannot open a DuckDB file twice).
     const { ensureRawTables } = await import("../runner/raw_tables.ts");
     const { DuckdbSink } = await import("./sinks/duckdb.ts");
-    const open = () => openDatabase(config.dbPath, { memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads, rawDataset: config.rawDataset });
-    database = options.database ?? (await open());
-    await ensureRawTables(database.connection, config.rawDataset);
-    // A file the service opened itself is its own to reopen (see DuckdbSink); a shared one is not.
-    const reopen: Reopening = {
-      everyRows: config.duckdbReopenEveryRows,
-      async open() {
-        // Forget the old instance first: if opening fails, the next attempt must not close it twice.
-        const old = database;
-        database = undefined;
-        old?.close();
-        database = await open();
-        return database.instance.connect();
-      },
-      observe: (seconds) => metrics.sinkReopenSeconds.observe(seconds),
-    };
-    sink = new DuckdbSink(await database.instance.connect(), {
+    const shared = options.database;
+    database = shared;
+    await ensureRawTables(shared.connection, config.rawDataset);
+    sink = new DuckdbSink(await shared.instance.connect(), {
       rawSchema: config.rawDataset,
       onCommit: (events) => metrics.sinkBatchEvents.observe(events),
       onCheckpoint: (seconds) => metrics.sinkCheckpointSeconds.observe(seconds),
-      reopen: options.database ? undefined : reopen,
     });
+    query = async (sql) => (await shared.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
   } else {
     const { PubsubSink } = await import("./sinks/pubsub.ts");
     sink = new PubsubSink({
@@ -127,7 +141,6 @@ export async function startService(config: IngestConfig, options: ServiceOptions
         server.closeIdleConnections();
       });
       await sink.close();
-      if (database && !options.database) database.close();
       logger.info("ingest service stopped");
     })());
   return {
@@ -135,9 +148,8 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     app,
     sink,
     logger,
-    get database() {
-      return database;
-    },
+    database,
+    query,
     url,
     close,
   };

@@ -10,6 +10,8 @@
 // on it every `reopen.everyRows` rows, between two commits (20 - 110 ms, commits queue meanwhile;
 // RELIABILITY.md, "Soak").
 // The sink checkpoints the raw dataset itself, between commits (runner/checkpoints.ts).
+// Where the service owns its file, this sink runs on a thread of its own (./duckdb_thread.ts), so a
+// commit's completion is not kept waiting behind the requests the event loop is parsing.
 // One connection commits one group at a time. (Two or four connections committing side by side were
 // measured: no faster, and p99 worse, because DuckDB's automatic checkpoint inside a commit holds
 // every other commit back; BENCHMARKS.md, "Ingest".)
@@ -42,6 +44,12 @@ export interface DuckdbSinkOptions {
   onCheckpoint?: (seconds: number) => void;
   /** Only where the sink owns its file (the local stack shares its instance with the models). */
   reopen?: Reopening;
+  /**
+   * After a commit, while fewer than `events` wait, let the next group fill for up to `ms` first: each
+   * commit costs DuckDB ~2.7 ms of CPU whatever its size, so groups started the moment the last one
+   * ended (on the sink's own thread) were small and cost more per event.
+   */
+  linger?: { events: number; ms: number };
 }
 
 /** How the sink starts a fresh DuckDB instance on its file. */
@@ -55,7 +63,10 @@ export interface Reopening {
 }
 
 interface Pending {
-  events: DetectionEvent[];
+  /** Valid events in the request. */
+  count: number;
+  /** The valid events as the JSON array DuckDB reads, when the body cannot be stored as it came. */
+  validJson: () => string;
   /** The body's size in characters (the JSON DuckDB will read for it). */
   characters: number;
   rejections: Rejection[];
@@ -143,7 +154,7 @@ function asJsonArray(source: BatchSource): string {
 }
 
 /** The validated events as a JSON array, ids as decimal strings so nothing is rounded. */
-function serialize(events: DetectionEvent[]): string {
+export function serialize(events: DetectionEvent[]): string {
   return `[${events
     .map(
       (e) =>
@@ -152,7 +163,7 @@ function serialize(events: DetectionEvent[]): string {
     .join(",")}]`;
 }
 
-const FAILURE_BACKOFF_MS = 1_000;
+export const FAILURE_BACKOFF_MS = 1_000;
 
 /**
  * A group's bodies are read and inserted in one statement, and with the raw file's small row groups a
@@ -163,7 +174,7 @@ const FAILURE_BACKOFF_MS = 1_000;
 const MAX_GROUP_CHARACTERS = 16 * 1024 * 1024;
 
 /** The size of what DuckDB will read for a request: its body, or the valid events re-serialised. */
-function characters(events: DetectionEvent[], source?: BatchSource): number {
+export function characters(events: DetectionEvent[], source?: BatchSource): number {
   if (!source) return events.reduce((sum, e) => sum + e.item_name.length + 160, 0);
   return source.format === "array" ? source.text.length : source.lines.reduce((sum, line) => sum + line.length + 1, 0);
 }
@@ -171,7 +182,7 @@ function characters(events: DetectionEvent[], source?: BatchSource): number {
 export class DuckdbSink implements Sink {
   readonly name = "duckdb";
   private connection: DuckDBConnection | undefined;
-  private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit" | "onCheckpoint" | "reopen">> & Pick<DuckdbSinkOptions, "onCommit" | "onCheckpoint" | "reopen">;
+  private readonly options: Required<Omit<DuckdbSinkOptions, "onCommit" | "onCheckpoint" | "reopen" | "linger">> & Pick<DuckdbSinkOptions, "onCommit" | "onCheckpoint" | "reopen" | "linger">;
   private rowsSinceOpen = 0;
   private checkpoints: OwnedCheckpoints | undefined;
   private readonly idPrefix = randomBytes(6).toString("hex");
@@ -182,6 +193,7 @@ export class DuckdbSink implements Sink {
   private queue: Pending[] = [];
   private pendingEvents = 0;
   private writing: Promise<void> | undefined;
+  private lingering: NodeJS.Timeout | undefined;
   private closed = false;
   private failing: Error | undefined;
   private failedAt = 0;
@@ -198,24 +210,47 @@ export class DuckdbSink implements Sink {
   }
 
   write(events: DetectionEvent[], rejections: Rejection[], source?: BatchSource): Promise<SinkReceipt> {
+    return this.writeCounted(events.length, characters(events, source), rejections, source, () => serialize(events));
+  }
+
+  /**
+   * write() for a caller that holds the valid events' count rather than the events (the writer thread,
+   * ./duckdb_thread.ts): `validJson` gives them as JSON only if DuckDB cannot store `source` as it came.
+   */
+  writeCounted(count: number, characters: number, rejections: Rejection[], source: BatchSource | undefined, validJson: () => string): Promise<SinkReceipt> {
     if (this.closed) return Promise.reject(new SinkUnavailableError("the service is shutting down"));
-    if (this.pendingEvents + events.length > this.options.maxPendingEvents) {
+    if (this.pendingEvents + count > this.options.maxPendingEvents) {
       return Promise.reject(new SinkUnavailableError(`the local sink has ${this.pendingEvents} events waiting to be written; retry shortly`));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, characters: characters(events, source), rejections, source, resolve, reject });
-      this.pendingEvents += events.length;
+      this.queue.push({ count, validJson, characters, rejections, source, resolve, reject });
+      this.pendingEvents += count;
       this.kick();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.writing) await this.writing;
+    while (this.writing || this.queue.length > 0) {
+      this.startGroup();
+      await this.writing;
+    }
     rmSync(this.spool, { recursive: true, force: true });
   }
 
   private kick(): void {
+    if (this.writing || this.queue.length === 0) return;
+    const linger = this.options.linger;
+    if (linger && !this.closed && this.pendingEvents < linger.events) {
+      this.lingering ??= setTimeout(() => this.startGroup(), linger.ms);
+      return;
+    }
+    this.startGroup();
+  }
+
+  private startGroup(): void {
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
     if (this.writing || this.queue.length === 0) return;
     this.writing = this.writeGroup(this.takeGroup()).finally(() => {
       this.writing = undefined;
@@ -230,11 +265,11 @@ export class DuckdbSink implements Sink {
     let characters = 0;
     let rejections = 0;
     const fits = (next: Pending) =>
-      events + next.events.length <= this.options.maxGroupEvents && characters + next.characters <= this.options.maxGroupCharacters;
+      events + next.count <= this.options.maxGroupEvents && characters + next.characters <= this.options.maxGroupCharacters;
     while (this.queue.length > 0 && (requests.length === 0 || fits(this.queue[0]!))) {
       const next = this.queue.shift()!;
       requests.push(next);
-      events += next.events.length;
+      events += next.count;
       characters += next.characters;
       rejections += next.rejections.length;
     }
@@ -308,18 +343,18 @@ export class DuckdbSink implements Sink {
     let largestBody = 0;
     let largestDead = 0;
     group.requests.forEach((pending, index) => {
-      if (pending.events.length > 0) {
+      if (pending.count > 0) {
         const file = path.join(this.spool, `${group.id}-${index}.json`);
         const asIs = passThrough && pending.rejections.length === 0 && pending.source;
         // Synchronous: a memory-backed write of one body takes tens of microseconds, less than a
         // round trip through libuv's thread pool, which DuckDB's calls are using at the same time.
-        const text = asIs ? asJsonArray(pending.source!) : serialize(pending.events);
+        const text = asIs ? asJsonArray(pending.source!) : pending.validJson();
         writeFileSync(file, text);
         largestBody = Math.max(largestBody, utf8Bound(text));
         files.push(file);
-        written += pending.events.length;
+        written += pending.count;
       }
-      receipts.push({ written: pending.events.length });
+      receipts.push({ written: pending.count });
       for (const r of pending.rejections) {
         const letter = JSON.stringify({ m: `${this.idPrefix}-d${(++sequence).toString(36)}`, r: r.reason.toWellFormed(), x: r.index, a: r.data.toWellFormed() });
         dead.push(letter);

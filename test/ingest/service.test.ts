@@ -43,8 +43,8 @@ async function post(body: string | Buffer, headers: Record<string, string> = {})
 }
 
 async function rawRows(where: string) {
-  // The warehouse's own connection, not the sink's: it sees only committed rows.
-  return (await service.database!.connection.runAndReadAll(`select detection_oid::varchar as id, item_name, message_id, publish_time from detections_raw.raw_detection_events where ${where} order by message_id`)).getRowObjectsJson();
+  // The database's own connection, not the sink's: it sees only committed rows.
+  return service.query(`select detection_oid::varchar as id, item_name, message_id, publish_time from detections_raw.raw_detection_events where ${where} order by message_id`);
 }
 
 describe("POST /v1/detections", () => {
@@ -163,12 +163,12 @@ describe("configuration", () => {
   });
 
   it("gives DuckDB one thread in the service's own database unless DUCKDB_THREADS says otherwise", async () => {
-    const threads = async (database: Service["database"]) =>
-      (await database!.connection.runAndReadAll("select current_setting('threads') as n")).getRowObjectsJS()[0]!.n;
-    expect(await threads(service.database)).toBe(1n);
+    // Asked on the sink's thread, which opened the file.
+    const threads = async (of: Service) => (await of.query("select current_setting('threads')::integer as n"))[0]!.n;
+    expect(await threads(service)).toBe(1);
     const two = await startLocalService({ DUCKDB_THREADS: "2" });
     try {
-      expect(await threads(two.service.database)).toBe(2n);
+      expect(await threads(two.service)).toBe(2);
     } finally {
       await two.stop();
     }

@@ -33,7 +33,7 @@ async function post(body: string, contentType: string) {
 }
 
 async function count(sql: string): Promise<number> {
-  return Number((await service.database!.connection.runAndReadAll(sql)).getRows()[0]![0]);
+  return Number(Object.values((await service.query(sql))[0]!)[0]);
 }
 
 describe("DUCKDB_MEMORY_LIMIT=64MB", () => {

@@ -54,10 +54,10 @@ function send(test: Case, base: number): Promise<Answer> {
 }
 
 async function storedIds(from: number, to: number): Promise<number[]> {
-  const reader = await service.database!.connection.runAndReadAll(
+  const rows = await service.query(
     `select detection_oid::bigint as id from detections_raw.raw_detection_events where detection_oid between ${from} and ${to} order by 1`
   );
-  return reader.getRowObjectsJS().map((r) => Number(r.id));
+  return rows.map((r) => Number(r.id));
 }
 
 describe("the bad-input catalogue", () => {
@@ -91,11 +91,10 @@ describe("the bad-input catalogue", () => {
   });
 
   it("stores every valid event of the catalogue's batches exactly once", async () => {
-    const reader = await service.database!.connection.runAndReadAll("select count(*)::integer as n, count(distinct detection_oid)::integer as ids from detections_raw.raw_detection_events");
-    const { n, ids } = reader.getRowObjectsJS()[0]!;
+    const { n, ids } = (await service.query("select count(*)::integer as n, count(distinct detection_oid)::integer as ids from detections_raw.raw_detection_events"))[0]!;
     expect(n).toBe(ids);
     // The rejected events went to the dead-letter table, each with its reason.
-    const dead = await service.database!.connection.runAndReadAll("select count(*)::integer as n from detections_raw.invalid_detection_events where json_extract_string(attributes, '$.reason') is not null");
-    expect(dead.getRowObjectsJS()[0]!.n).toBe(CATALOGUE.filter((c) => c.rejectedIndex !== undefined).length);
+    const dead = await service.query("select count(*)::integer as n from detections_raw.invalid_detection_events where json_extract_string(attributes, '$.reason') is not null");
+    expect(dead[0]!.n).toBe(CATALOGUE.filter((c) => c.rejectedIndex !== undefined).length);
   });
 });

@@ -34,10 +34,10 @@ describe("sending the simulated stream", () => {
     expect(summary.achievedRate).toBeGreaterThan(4_000);
     expect(summary.achievedRate).toBeLessThan(6_000);
 
-    const reader = await service.database!.connection.runAndReadAll(
+    const rows = await service.query(
       "select detection_oid::bigint as id, item_name from detections_raw.raw_detection_events where detection_oid >= 5000000 order by detection_oid, item_name"
     );
-    const stored = reader.getRowObjectsJS().map((r) => `${r.id}:${r.item_name}`);
+    const stored = rows.map((r) => `${r.id}:${r.item_name}`);
     const sent = acknowledged.map((e) => `${e.detection_oid}:${e.item_name}`).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
     expect(stored.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))).toEqual(sent);
   });
