@@ -40,7 +40,6 @@ export interface ServiceOptions {
 export async function startService(config: IngestConfig, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  let database: Database | undefined;
   let sink: Sink;
   let query: Service["query"] = async () => {
     throw new Error("this service has no local database: its sink is Pub/Sub");
@@ -69,18 +68,25 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     query = (sql) => threadSink.query(sql);
   } else if (config.sink === "duckdb" && options.database) {
     // A file the local stack shares between its parts: the sink commits on its connection to that
-    // instance, on the event loop (one process cannot open a DuckDB file twice).
+    // instance, on the event loop (a DuckDB file cannot be handed to another thread: see duckdb_thread.ts).
     const { ensureRawTables } = await import("../runner/raw_tables.ts");
     const { DuckdbSink } = await import("./sinks/duckdb.ts");
     const shared = options.database;
-    database = shared;
     await ensureRawTables(shared.connection, config.rawDataset);
     sink = new DuckdbSink(await shared.instance.connect(), {
       rawSchema: config.rawDataset,
       onCommit: (events) => metrics.sinkBatchEvents.observe(events),
       onCheckpoint: (seconds) => metrics.sinkCheckpointSeconds.observe(seconds),
     });
-    query = async (sql) => (await shared.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+    query = async (sql) => {
+      // A connection of its own: the shared one may be in the middle of a model run's transaction.
+      const connection = await shared.instance.connect();
+      try {
+        return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+      } finally {
+        connection.closeSync();
+      }
+    };
   } else {
     const { PubsubSink } = await import("./sinks/pubsub.ts");
     sink = new PubsubSink({
@@ -148,7 +154,7 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     app,
     sink,
     logger,
-    database,
+    database: options.database,
     query,
     url,
     close,

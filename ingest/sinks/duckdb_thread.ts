@@ -2,6 +2,9 @@
 // The event loop only parses, validates and answers; it hands each request's body over (one copy of
 // its text) and resolves the request when the writer says its group committed. Nothing is acknowledged
 // before that, so a kill -9 loses nothing acknowledged, as with the sink on the event loop.
+// The thread opens the file itself: a DuckDB instance cannot be handed to another thread (in a worker,
+// DuckDBInstance.fromCache opens a second instance on the same file, which would corrupt it), so the
+// local stack, whose parts share one instance, keeps DuckdbSink on the event loop.
 import { Worker } from "node:worker_threads";
 import type { BatchSource, Rejection } from "../batch.ts";
 import type { DetectionEvent } from "../event.ts";
