@@ -57,6 +57,8 @@ export class DuckdbThreadSink implements Sink {
     const first = await new Promise<FromWriter>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
+      // A thread that ends before its first word (it failed to load) would otherwise leave start-up waiting.
+      worker.once("exit", (code) => reject(new Error(`the writer thread exited (code ${code}) before it opened the file`)));
     });
     if (first.type !== "ready") {
       await worker.terminate();

@@ -15,7 +15,6 @@ export interface WriterOptions {
   threads?: number;
   rawDataset: string;
   reopenEveryRows: number;
-  maxPendingEvents?: number;
   /** See DuckdbSinkOptions.linger. */
   linger?: { events: number; ms: number };
 }
@@ -36,8 +35,7 @@ export type FromWriter =
   | { type: "checkpoint"; seconds: number }
   | { type: "reopen"; seconds: number }
   | { type: "rows"; id: number; rows: Record<string, unknown>[] }
-  | { type: "query-failed"; id: number; message: string }
-  | { type: "closed" };
+  | { type: "query-failed"; id: number; message: string };
 
 /** The valid events of a body the validator accepted whole, read again: only if DuckDB read it differently. */
 function validJsonOf(source: BatchSource): string {
@@ -55,7 +53,6 @@ async function main(port: NonNullable<typeof parentPort>, options: WriterOptions
     await ensureRawTables(database.connection, options.rawDataset);
     sink = new DuckdbSink(await database.instance.connect(), {
       rawSchema: options.rawDataset,
-      ...(options.maxPendingEvents ? { maxPendingEvents: options.maxPendingEvents } : {}),
       linger: options.linger,
       onCommit: (events) => post({ type: "commit", events }),
       onCheckpoint: (seconds) => post({ type: "checkpoint", seconds }),
@@ -83,7 +80,6 @@ async function main(port: NonNullable<typeof parentPort>, options: WriterOptions
     if (message.type === "close") {
       void sink.close().finally(() => {
         database?.close();
-        post({ type: "closed" });
         port.close();
       });
       return;
